@@ -1,0 +1,3 @@
+from partnerapp.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from partnerapp.connections.models import Connection
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    """Tokens are never shown: the ciphertext fields are left out entirely."""
+
+    list_display = ["owner_name", "account_id", "user", "status", "access_token_expires_at"]
+    list_filter = ["status"]
+    search_fields = ["owner_name", "account_id", "user__email"]
+    exclude = ["access_token_ciphertext", "refresh_token_ciphertext"]
+    readonly_fields = [
+        "last_refreshed_at",
+        "rate_limit_limit",
+        "rate_limit_remaining",
+        "rate_limit_reset_at",
+        "created_at",
+        "updated_at",
+    ]

@@ -1,0 +1,162 @@
+"""The OAuth2 consent flow: send the owner to the provider, take the code back.
+
+`state` is single use, bound to the browser session, and expires; PKCE S256
+protects the code. Nothing is stored until the provider has given us tokens and
+told us whose account they open.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from partnerapp.connections.models import Connection
+from partnerapp.connections.services import api_config
+from partnerapp.connections.signals import connection_reauthorized
+from partnerapp.smartbusiness import oauth
+from partnerapp.smartbusiness.client import SmartBusinessClient
+from partnerapp.smartbusiness.errors import SmartBusinessError
+
+SESSION_KEY = "connections_pending_consents"
+MAX_PENDING = 5
+
+
+class ConsentError(Exception):
+    """The flow ended without a connection; the message is for the user."""
+
+
+class ConsentDenied(ConsentError):
+    pass
+
+
+@dataclass(frozen=True)
+class ConsentResult:
+    connection: Connection
+    created: bool
+
+
+def consent_start(
+    *, session: SessionBase, redirect_uri: str, scopes: list[str], reconnect: Connection | None
+) -> str:
+    """Remember a fresh state in the session and return the provider's consent URL."""
+    base_url = reconnect.base_url if reconnect else settings.SMARTBUSINESS_BASE_URL
+    request = oauth.authorization_request(
+        api_config(base_url),
+        redirect_uri=redirect_uri,
+        scope=scopes,
+        state=secrets.token_urlsafe(32),
+    )
+    pending = _live_pending(session)
+    pending[request.state] = {
+        "code_verifier": request.code_verifier,
+        "scopes": scopes,
+        "redirect_uri": redirect_uri,
+        "base_url": base_url,
+        "reconnect": reconnect.pk if reconnect else None,
+        "created": time.time(),
+    }
+    session[SESSION_KEY] = dict(list(pending.items())[-MAX_PENDING:])
+    return request.url
+
+
+def consent_finish(*, session: SessionBase, user, params: dict[str, str]) -> ConsentResult:
+    """Check the callback, trade the code for tokens, read the owner, store the connection."""
+    pending = _live_pending(session)
+    entry = pending.pop(params.get("state", ""), None)
+    session[SESSION_KEY] = pending  # the state is spent whatever happens next
+    if entry is None:
+        raise ConsentError(
+            _(
+                "This authorization response does not belong to a connection you started "
+                "here (unknown, expired or already used state). Nothing was stored; please "
+                "start the connection again."
+            )
+        )
+    if params.get("error") == "access_denied":
+        raise ConsentDenied(_("Access was denied at SmartBusiness, so no account was connected."))
+    if params.get("error"):
+        raise ConsentError(
+            _("SmartBusiness reported an error: %(error)s %(description)s")
+            % {"error": params["error"], "description": params.get("error_description", "")}
+        )
+    if not params.get("code"):
+        raise ConsentError(_("SmartBusiness returned no authorization code. Please try again."))
+    config = api_config(entry["base_url"])
+    try:
+        tokens = oauth.exchange_code(
+            config,
+            redirect_uri=entry["redirect_uri"],
+            code=params["code"],
+            code_verifier=entry["code_verifier"],
+            scope=entry["scopes"],
+        )
+        with closing(SmartBusinessClient(config, tokens.access_token)) as client:
+            owner = client.owner()
+    except SmartBusinessError as exc:
+        raise ConsentError(_provider_message(exc)) from exc
+    return _store(user=user, entry=entry, tokens=tokens, owner=owner)
+
+
+def _store(*, user, entry: dict, tokens: oauth.TokenSet, owner: dict) -> ConsentResult:
+    account_id = str(owner.get("id", ""))
+    name = " ".join(part for part in (owner.get("name"), owner.get("surname")) if part)
+    reconnect_id = entry.get("reconnect")
+    try:
+        with transaction.atomic():
+            if reconnect_id:
+                connection = Connection.objects.get(pk=reconnect_id, user=user)
+                if connection.account_id != account_id:
+                    raise ConsentError(
+                        _(
+                            "You signed in to a different SmartBusiness account (%(name)s) than "
+                            "the one to reconnect (%(expected)s). Nothing was changed."
+                        )
+                        % {"name": name, "expected": connection.owner_name}
+                    )
+                created = False
+            else:
+                connection, created = Connection.objects.get_or_create(
+                    user=user,
+                    base_url=entry["base_url"],
+                    account_id=account_id,
+                    defaults={"owner_name": name},
+                )
+            was_paused = connection.status == Connection.Status.NEEDS_REAUTH
+            connection.owner_name = name or connection.owner_name
+            connection.scopes = " ".join(tokens.scope)
+            connection.status = Connection.Status.ACTIVE
+            connection.last_error = ""
+            connection.store_tokens(
+                access_token=tokens.access_token,
+                refresh_token=tokens.refresh_token,
+                expires_at=datetime.fromtimestamp(tokens.expires_at, tz=UTC),
+            )
+            connection.save()
+    except (Connection.DoesNotExist, IntegrityError) as exc:
+        raise ConsentError(_("The connection to reconnect no longer exists.")) from exc
+    if was_paused or reconnect_id:
+        connection_reauthorized.send(sender=Connection, connection=connection)
+    return ConsentResult(connection=connection, created=created)
+
+
+def _live_pending(session: SessionBase) -> dict[str, dict]:
+    max_age = settings.CONNECT_STATE_MAX_AGE_SECONDS
+    now = time.time()
+    pending = session.get(SESSION_KEY) or {}
+    return {state: e for state, e in pending.items() if now - e.get("created", 0) < max_age}
+
+
+def _provider_message(exc: SmartBusinessError) -> str:
+    reference = _(" (request id %(id)s)") % {"id": exc.request_id} if exc.request_id else ""
+    return _("SmartBusiness did not complete the connection: %(message)s%(reference)s") % {
+        "message": exc.message,
+        "reference": reference,
+    }

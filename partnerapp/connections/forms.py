@@ -1,0 +1,30 @@
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+SCOPE_CHOICES = [
+    ("profile", _("Profile — who owns the account (always needed)")),
+    ("invoice", _("Invoices — read and send invoices")),
+    ("contact", _("Contacts — read customer contacts")),
+    ("offer", _("Offers")),
+    ("delivery_note", _("Delivery notes")),
+    ("order_confirmation", _("Order confirmations")),
+    ("letter", _("Letters")),
+]
+
+
+class ConnectForm(forms.Form):
+    scopes = forms.MultipleChoiceField(
+        label=_("Access partnerapp asks for"),
+        choices=SCOPE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        initial=lambda: settings.SMARTBUSINESS_DEFAULT_SCOPES.split(),
+    )
+
+    def clean_scopes(self) -> list[str]:
+        scopes = self.cleaned_data["scopes"]
+        if "profile" not in scopes:
+            raise forms.ValidationError(
+                _("The profile scope is needed to know which account you connected.")
+            )
+        return scopes

@@ -1,0 +1,77 @@
+"""A partner user's connection to one SmartBusiness account: one encrypted token set."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from partnerapp.connections import crypto
+
+
+class Connection(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        NEEDS_REAUTH = "needs_reauth", _("needs re-authorization")
+        DISCONNECTED = "disconnected", _("disconnected")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections"
+    )
+    base_url = models.URLField()
+    account_id = models.CharField(max_length=64)  # the provider's owner id
+    owner_name = models.CharField(max_length=200)
+    scopes = models.CharField(max_length=500)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    # Ciphertext only (see crypto.py); read through the properties below.
+    access_token_ciphertext = models.TextField(blank=True)
+    refresh_token_ciphertext = models.TextField(blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    rate_limit_limit = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_remaining = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_reset_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "base_url", "account_id"], name="connection_per_user_account"
+            )
+        ]
+        ordering = ["owner_name", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.owner_name} ({self.account_id})"
+
+    @property
+    def access_token(self) -> str:
+        return crypto.decrypt(self.access_token_ciphertext)
+
+    @property
+    def refresh_token(self) -> str:
+        return crypto.decrypt(self.refresh_token_ciphertext)
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    def store_tokens(self, *, access_token: str, refresh_token: str, expires_at) -> None:
+        """Set the encrypted pair (the caller saves)."""
+        self.access_token_ciphertext = crypto.encrypt(access_token)
+        self.refresh_token_ciphertext = crypto.encrypt(refresh_token)
+        self.access_token_expires_at = expires_at
+
+    def access_token_expires_soon(self, margin: int | None = None) -> bool:
+        margin = settings.TOKEN_REFRESH_MARGIN_SECONDS if margin is None else margin
+        expires = self.access_token_expires_at
+        return expires is None or expires <= timezone.now() + timedelta(seconds=margin)
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status == self.Status.ACTIVE

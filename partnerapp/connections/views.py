@@ -1,0 +1,77 @@
+"""Consent flow views: thin wrappers around consent.py."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from partnerapp.connections import consent
+from partnerapp.connections.forms import ConnectForm
+from partnerapp.connections.models import Connection
+from partnerapp.connections.services import connection_disconnect
+from partnerapp.smartbusiness.errors import SmartBusinessError
+
+
+def _redirect_uri(request: HttpRequest) -> str:
+    return settings.SMARTBUSINESS_REDIRECT_URI or request.build_absolute_uri(
+        reverse("connections:callback")
+    )
+
+
+@login_required
+def connect(request: HttpRequest) -> HttpResponse:
+    """GET: choose scopes. POST: off to the provider's consent page."""
+    form = ConnectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        return _start(request, scopes=form.cleaned_data["scopes"], reconnect=None)
+    return render(request, "connections/connect.html", {"form": form})
+
+
+@login_required
+@require_POST
+def reconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    return _start(request, scopes=connection.scope_list, reconnect=connection)
+
+
+def _start(request: HttpRequest, *, scopes: list[str], reconnect) -> HttpResponse:
+    try:
+        url = consent.consent_start(
+            session=request.session,
+            redirect_uri=_redirect_uri(request),
+            scopes=scopes,
+            reconnect=reconnect,
+        )
+    except SmartBusinessError as exc:
+        messages.error(request, _("Could not start the connection: %s") % exc.message)
+        return redirect("dashboard:overview")
+    return redirect(url)
+
+
+@login_required
+def callback(request: HttpRequest) -> HttpResponse:
+    try:
+        result = consent.consent_finish(
+            session=request.session, user=request.user, params=request.GET.dict()
+        )
+    except consent.ConsentError as exc:
+        denied = isinstance(exc, consent.ConsentDenied)
+        context = {"message": str(exc), "denied": denied}
+        return render(request, "connections/callback_error.html", context, status=400)
+    connection = result.connection
+    text = _("Connected %(name)s.") if result.created else _("Reconnected %(name)s.")
+    messages.success(request, text % {"name": connection.owner_name})
+    return redirect("dashboard:connection", pk=connection.pk)
+
+
+@login_required
+@require_POST
+def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    connection_disconnect(connection)
+    messages.success(request, _("Disconnected %(name)s.") % {"name": connection.owner_name})
+    return redirect("dashboard:overview")

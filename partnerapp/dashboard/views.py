@@ -1,0 +1,141 @@
+"""The pages partner users live in. Thin: parse, check access, call a service, render."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from partnerapp.connections.models import Connection
+from partnerapp.connections.services import ConnectionUnusable, connection_call
+from partnerapp.dashboard.forms import InvoiceFilterForm, SendInvoicesForm
+from partnerapp.jobs import services as jobs
+from partnerapp.jobs.models import JobItem
+from partnerapp.smartbusiness.client import Filter, Page
+from partnerapp.smartbusiness.errors import SmartBusinessError
+
+INVOICES_PER_PAGE = 25
+ITEMS_PER_PAGE = 50
+
+
+def overview(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return render(request, "dashboard/landing.html")
+    connections = Connection.objects.filter(user=request.user)
+    recent = [(job, jobs.job_counts(job)) for job in jobs.jobs_for(request.user)[:10]]
+    context = {"connections": connections, "recent_jobs": recent}
+    return render(request, "dashboard/overview.html", context)
+
+
+@login_required
+def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    recent = jobs.jobs_for(request.user).filter(connection=connection)[:10]
+    return render(request, "dashboard/connection.html", {"connection": connection, "jobs": recent})
+
+
+@login_required
+def invoices(request: HttpRequest, pk: int) -> HttpResponse:
+    """Browse a connection's invoices through the API; POST starts a send-by-email job."""
+    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    filters = InvoiceFilterForm(request.GET)
+    filters.is_valid()
+    page_number = filters.cleaned_data.get("page") or 1
+    page, problem = _invoice_page(connection, filters.cleaned_data, page_number)
+    shown_ids = [invoice["id"] for invoice in page.items] if page else []
+    form = SendInvoicesForm(request.POST or None, invoice_ids=shown_ids)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = jobs.job_create_invoice_emails(
+                user=request.user,
+                connection=connection,
+                invoice_ids=form.cleaned_data["invoices"],
+                template=jobs.EmailTemplate(
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                    receipt=form.cleaned_data["receipt"],
+                    sender=form.cleaned_data["sender"],
+                ),
+            )
+        except jobs.JobInputError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("dashboard:job", pk=job.pk)
+    selected = {str(i) for i in form.data.getlist("invoices")} if form.is_bound else set()
+    context = {
+        "connection": connection,
+        "filters": filters,
+        "page": page,
+        "page_number": page_number,
+        "problem": problem,
+        "form": form,
+        "selected": selected,
+        "query": _query_without_page(request),
+    }
+    return render(request, "dashboard/invoices.html", context, status=400 if form.errors else 200)
+
+
+def _invoice_page(connection: Connection, filters: dict, page_number: int):
+    """One page of invoices, or None and a sentence saying what went wrong."""
+    status = filters.get("status") or ""
+    try:
+        page: Page = connection_call(
+            connection,
+            lambda api: api.invoices(
+                q=filters.get("q") or None,
+                filter=Filter(status=status) if status else None,
+                sort="-number",
+                limit=INVOICES_PER_PAGE,
+                offset=(page_number - 1) * INVOICES_PER_PAGE,
+                with_=["contact"],
+            ),
+        )
+    except ConnectionUnusable as exc:
+        return None, str(exc)
+    except SmartBusinessError as exc:
+        reference = f" (X-Request-Id {exc.request_id})" if exc.request_id else ""
+        return None, _("SmartBusiness answered: %(message)s") % {"message": exc.message} + reference
+    return page, ""
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+@login_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    paginator = Paginator(jobs.jobs_for(request.user), 25)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = [(job, jobs.job_counts(job)) for job in page]
+    return render(request, "dashboard/jobs.html", {"page": page, "rows": rows})
+
+
+def _job_context(request: HttpRequest, pk: int) -> dict:
+    job = get_object_or_404(jobs.jobs_for(request.user), pk=pk)
+    state = request.GET.get("state", "")
+    items = job.items.all()
+    if state in JobItem.State.values:
+        items = items.filter(state=state)
+    page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    return {
+        "job": job,
+        "counts": jobs.job_counts(job),
+        "items": page,
+        "state": state,
+        "states": JobItem.State.choices,
+    }
+
+
+@login_required
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "dashboard/job.html", _job_context(request, pk))
+
+
+@login_required
+def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The live part of the job page, polled by htmx while the job runs."""
+    return render(request, "dashboard/_job_progress.html", _job_context(request, pk))

@@ -1,0 +1,65 @@
+"""The two state machines. Every status change of a job or an item goes through here.
+
+Each transition is one conditional UPDATE (`WHERE state = <from>`): when two
+workers race, exactly one wins and the other sees 0 rows changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from partnerapp.jobs.models import BatchJob, JobItem
+
+Item = JobItem.State
+Job = BatchJob.Status
+
+ITEM_TRANSITIONS: dict[str, set[str]] = {
+    Item.PENDING: {Item.SENDING, Item.SKIPPED},
+    # back to PENDING only when the provider provably did not act (429, not connected, 401)
+    Item.SENDING: {Item.SENT, Item.FAILED, Item.UNCERTAIN, Item.PENDING},
+    Item.FAILED: {Item.PENDING},  # "retry failed items", a person's decision
+    Item.UNCERTAIN: {Item.PENDING, Item.SENT},  # resend after confirmation, or proven sent
+    Item.SENT: set(),
+    Item.SKIPPED: set(),
+}
+
+JOB_TRANSITIONS: dict[str, set[str]] = {
+    Job.DRAFT: {Job.QUEUED, Job.PAUSED, Job.CANCELLED, Job.FAILED},
+    Job.QUEUED: {Job.RUNNING, Job.PAUSED, Job.CANCELLED},
+    Job.RUNNING: {Job.PAUSED, Job.DONE, Job.CANCELLED, Job.FAILED},
+    Job.PAUSED: {Job.DRAFT, Job.QUEUED, Job.CANCELLED},
+    Job.DONE: {Job.QUEUED},  # reopened to retry failed or resend uncertain items
+    Job.CANCELLED: set(),
+    Job.FAILED: set(),
+}
+
+
+class InvalidTransition(Exception):
+    pass
+
+
+def item_move(items: QuerySet[JobItem], *, source: str, target: str, **changes: Any) -> int:
+    """Move the items of `items` that are in `source` to `target`; returns how many moved."""
+    if target not in ITEM_TRANSITIONS[source]:
+        raise InvalidTransition(f"item {source} → {target}")
+    return items.filter(state=source).update(state=target, **changes)
+
+
+def job_move(job: BatchJob, *, target: str, sources: set[str] | None = None, **changes) -> bool:
+    """Move `job` to `target` if it is still in one of `sources` (default: its current status).
+
+    Returns False, changing nothing, when another process moved it first. On
+    success the instance is updated too.
+    """
+    sources = sources or {job.status}
+    for source in sources:
+        if target not in JOB_TRANSITIONS[source]:
+            raise InvalidTransition(f"job {source} → {target}")
+    moved = BatchJob.objects.filter(pk=job.pk, status__in=sources).update(status=target, **changes)
+    if moved:
+        job.status = target
+        for field, value in changes.items():
+            setattr(job, field, value)
+    return bool(moved)

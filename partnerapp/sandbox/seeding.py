@@ -1,0 +1,227 @@
+"""Realistic Swiss demo data for sandbox owners, deterministic under a seed.
+
+German, French, Italian and English speaking customers with plausible names,
+addresses and emails (a few missing or invalid, as in real address books),
+invoices in CHF and EUR with mixed statuses.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+
+from partnerapp.sandbox.models import Contact, Invoice, Owner
+
+FIRST_NAMES = {
+    "de": ["Anna", "Lukas", "Sarah", "Reto", "Claudia", "Beat", "Nina", "Urs", "Monika", "Jonas"],
+    "fr": ["Camille", "Julien", "Sophie", "Nicolas", "Léa", "Mathieu", "Chloé", "Olivier"],
+    "it": ["Giulia", "Marco", "Francesca", "Luca", "Chiara", "Matteo", "Elena", "Davide"],
+    "en": ["Emma", "James", "Olivia", "Daniel", "Grace", "Thomas"],
+}
+LAST_NAMES = {
+    "de": ["Müller", "Meier", "Keller", "Schmid", "Huber", "Brunner", "Baumann", "Frei", "Gerber"],
+    "fr": ["Favre", "Rochat", "Dubois", "Bonvin", "Perrin", "Morand", "Jaquet", "Girard"],
+    "it": ["Bernasconi", "Rossi", "Ferrari", "Pedrazzini", "Fontana", "Galli", "Bianchi"],
+    "en": ["Smith", "Taylor", "Brown", "Wilson", "Clarke"],
+}
+PLACES = {
+    "de": [
+        ("8001", "Zürich"),
+        ("3011", "Bern"),
+        ("4051", "Basel"),
+        ("6003", "Luzern"),
+        ("9000", "St. Gallen"),
+        ("8400", "Winterthur"),
+        ("5000", "Aarau"),
+    ],
+    "fr": [
+        ("1201", "Genève"),
+        ("1003", "Lausanne"),
+        ("2000", "Neuchâtel"),
+        ("1700", "Fribourg"),
+        ("1950", "Sion"),
+        ("1400", "Yverdon-les-Bains"),
+    ],
+    "it": [("6900", "Lugano"), ("6500", "Bellinzona"), ("6600", "Locarno"), ("6850", "Mendrisio")],
+    "en": [("6300", "Zug"), ("8002", "Zürich"), ("1202", "Genève")],
+}
+STREETS = {
+    "de": ["Bahnhofstrasse", "Seestrasse", "Hauptstrasse", "Dorfstrasse", "Kirchweg", "Rosenweg"],
+    "fr": ["Rue du Rhône", "Avenue de la Gare", "Rue de Lausanne", "Chemin des Vignes"],
+    "it": ["Via Nassa", "Via Cantonale", "Corso San Gottardo", "Via Lugano"],
+    "en": ["Baarerstrasse", "Bahnhofplatz", "Rue de la Corraterie"],
+}
+TRADES = {
+    "de": [
+        ("Schreinerei", "GmbH"),
+        ("Elektro", "AG"),
+        ("Gartenbau", "GmbH"),
+        ("Treuhand", "AG"),
+        ("Bäckerei", "GmbH"),
+        ("Malergeschäft", "AG"),
+    ],
+    "fr": [
+        ("Boulangerie", "Sàrl"),
+        ("Menuiserie", "SA"),
+        ("Fiduciaire", "SA"),
+        ("Électricité", "Sàrl"),
+    ],
+    "it": [
+        ("Falegnameria", "Sagl"),
+        ("Panetteria", "SA"),
+        ("Fiduciaria", "SA"),
+        ("Elettricità", "Sagl"),
+    ],
+    "en": [("Consulting", "Ltd"), ("Software", "AG"), ("Design Studio", "GmbH")],
+}
+SALUTATIONS = {
+    "de": {"M": "Sehr geehrter Herr {last}", "F": "Sehr geehrte Frau {last}"},
+    "fr": {"M": "Monsieur {last}", "F": "Madame {last}"},
+    "it": {"M": "Egregio Signor {last}", "F": "Gentile Signora {last}"},
+    "en": {"M": "Dear Mr {last}", "F": "Dear Ms {last}"},
+}
+MAIL_HOSTS = ["bluewin.ch", "gmx.ch", "sunrise.ch", "hispeed.ch", "protonmail.ch"]
+PERIODS = {
+    "de": "Leistungen {month}",
+    "fr": "Prestations {month}",
+    "it": "Prestazioni {month}",
+    "en": "Services {month}",
+}
+LANGUAGE_WEIGHTS = [("de", 55), ("fr", 25), ("it", 12), ("en", 8)]
+STATUS_WEIGHTS = [("DR", 40), ("S", 24), ("P", 24), ("PP", 3), ("R1", 4), ("R2", 2), ("C", 3)]
+DEMO_PASSWORD_HASH_CACHE: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    owners_created: int
+    contacts: int
+    invoices: int
+
+
+def slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch if ch.isalnum() else "-" for ch in ascii_text.lower()).strip("-")
+
+
+def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
+    values, weights = zip(*weighted, strict=True)
+    return rng.choices(values, weights=weights)[0]
+
+
+def _email(rng: random.Random, local: str, domain: str) -> str:
+    roll = rng.random()
+    if roll < 0.05:
+        return ""  # no email on file
+    if roll < 0.08:
+        return f"{local}(at){domain}"  # a typo the provider will refuse
+    return f"{local}@{domain}"
+
+
+def _contact(rng: random.Random, owner: Owner, number: int) -> Contact:
+    language = _pick(rng, LANGUAGE_WEIGHTS)
+    postcode, city = rng.choice(PLACES[language])
+    first, last = rng.choice(FIRST_NAMES[language]), rng.choice(LAST_NAMES[language])
+    street = f"{rng.choice(STREETS[language])} {rng.randint(1, 120)}"
+    if rng.random() < 0.55:
+        trade, form = rng.choice(TRADES[language])
+        name = f"{trade} {last} {form}"
+        email = _email(rng, "info", f"{slug(trade)}-{slug(last)}.ch")
+        return Contact(
+            owner=owner,
+            number=str(10000 + number),
+            type="C",
+            name=name,
+            salutation="",
+            email=email,
+            language=language,
+            street=street,
+            postcode=postcode,
+            city=city,
+            currency="CHF",
+        )
+    gender = rng.choice("MF")
+    email = _email(rng, f"{slug(first)}.{slug(last)}", rng.choice(MAIL_HOSTS))
+    return Contact(
+        owner=owner,
+        number=str(10000 + number),
+        type="P",
+        gender=gender,
+        name=f"{first} {last}",
+        salutation=SALUTATIONS[language][gender].format(last=last),
+        email=email,
+        language=language,
+        street=street,
+        postcode=postcode,
+        city=city,
+    )
+
+
+def _invoice(rng: random.Random, owner: Owner, contact: Contact, number: int, today: date):
+    issued = today - timedelta(days=rng.randint(0, 120))
+    status = _pick(rng, STATUS_WEIGHTS)
+    if status == "DR":
+        issued = today - timedelta(days=rng.randint(0, 10))
+    currency = "EUR" if rng.random() < 0.2 else "CHF"
+    total = Decimal(rng.randint(80, 12000)) + Decimal(rng.choice([0, 5, 50, 95])) / 100
+    paid = (
+        total if status == "P" else (total / 2).quantize(Decimal("0.05")) if status == "PP" else 0
+    )
+    month = issued.strftime("%m.%Y")
+    return Invoice(
+        owner=owner,
+        contact=contact,
+        number=f"RE-{issued.year}-{number:05d}",
+        date=issued,
+        due=issued + timedelta(days=30),
+        currency=currency,
+        total=total,
+        total_paid=paid,
+        status=status,
+        language=contact.language,
+        period_text=PERIODS[contact.language].format(month=month),
+    )
+
+
+@transaction.atomic
+def seed_owner(
+    *,
+    email: str,
+    password: str,
+    name: str,
+    surname: str,
+    company: str,
+    invoices: int,
+    seed: int,
+    today: date,
+) -> tuple[Owner, bool]:
+    """Create an owner with contacts and invoices; an existing owner is left as it is."""
+    existing = Owner.objects.filter(email=email).first()
+    if existing:
+        return existing, False
+    if password not in DEMO_PASSWORD_HASH_CACHE:  # hashing is slow on purpose; do it once
+        DEMO_PASSWORD_HASH_CACHE[password] = make_password(password)
+    owner = Owner.objects.create(
+        email=email,
+        password=DEMO_PASSWORD_HASH_CACHE[password],
+        name=name,
+        surname=surname,
+        company_name=company,
+        company_email=f"info@{slug(company)}.ch",
+    )
+    rng = random.Random(f"{seed}:{email}")
+    contact_count = max(1, min(invoices, max(10, invoices // 4)))
+    contacts = Contact.objects.bulk_create(
+        [_contact(rng, owner, n) for n in range(1, contact_count + 1)]
+    )
+    Invoice.objects.bulk_create(
+        [_invoice(rng, owner, rng.choice(contacts), n, today) for n in range(1, invoices + 1)],
+        batch_size=1000,
+    )
+    return owner, True

@@ -1,0 +1,283 @@
+"""partnerapp settings: one module, every knob from the environment.
+
+PARTNERAPP_ENV=development (the default) runs on embedded defaults: SQLite, a
+filesystem Celery broker and the built-in sandbox provider, with development
+secrets generated once under var/. PARTNERAPP_ENV=production refuses to start
+without its secrets and says which one is missing.
+"""
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("PARTNERAPP_VAR_DIR", BASE_DIR / "var"))
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """A value from the environment, or from the file named by NAME_FILE (docker secrets)."""
+    if name in os.environ:
+        return os.environ[name]
+    if f"{name}_FILE" in os.environ:
+        return Path(os.environ[f"{name}_FILE"]).read_text().strip()
+    return default
+
+
+def envbool(name: str, default: str) -> bool:
+    return (env(name, default) or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def envint(name: str, default: str) -> int:
+    return int(env(name, default) or default)
+
+
+def envfloat(name: str, default: str) -> float:
+    return float(env(name, default) or default)
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [part.strip() for part in (env(name, default) or "").split(",") if part.strip()]
+
+
+PARTNERAPP_ENV = env("PARTNERAPP_ENV", "development")
+if PARTNERAPP_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured("PARTNERAPP_ENV must be 'development' or 'production'.")
+PRODUCTION = PARTNERAPP_ENV == "production"
+
+
+def secret(name: str, generate) -> str:
+    """A secret from the environment; in development, one generated once under var/."""
+    value = env(name)
+    if value:
+        return value
+    if PRODUCTION:
+        raise ImproperlyConfigured(f"{name} is not set; production needs it in the environment.")
+    path = VAR_DIR / "dev-secrets" / name.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # O_EXCL: two processes starting at once agree on one value
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(generate())
+    except FileExistsError:
+        pass
+    return path.read_text().strip()
+
+
+SECRET_KEY = secret("SECRET_KEY", lambda: secrets.token_urlsafe(50))
+DEBUG = envbool("DEBUG", "False" if PRODUCTION else "True")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1]")
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS is not set; production needs the site's host names.")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+SITE_URL = env("SITE_URL", "")  # e.g. https://partnerapp.example.com; used outside requests
+
+# Token encryption: the first key encrypts, every key decrypts (MultiFernet).
+TOKEN_ENCRYPTION_KEYS = envlist("TOKEN_ENCRYPTION_KEYS") or [
+    secret("TOKEN_ENCRYPTION_KEYS", lambda: Fernet.generate_key().decode())
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "partnerapp.connections",
+    "partnerapp.jobs",
+    "partnerapp.dashboard",
+    "partnerapp.sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "partnerapp.sandbox.middleware.ProviderApiMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "partnerapp.urls"
+WSGI_APPLICATION = "partnerapp.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# Database: DATABASE_URL, or SQLite under var/ in WAL mode with a busy timeout so
+# the web server, the worker and beat can share it.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'partnerapp.sqlite3'}"),
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", "0"),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",  # writers queue on BEGIN instead of failing later
+        "timeout": 30,
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+# django-allauth: partner users sign in with email + password.
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "optional")
+ACCOUNT_LOGOUT_ON_GET = False
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard:overview"
+ACCOUNT_LOGOUT_REDIRECT_URL = "dashboard:overview"
+
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "partnerapp <noreply@localhost>")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "587")
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "True")
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("de", _("German"))]
+LOCALE_PATHS = [BASE_DIR / "partnerapp" / "locale"]
+TIME_ZONE = env("TIME_ZONE", "Europe/Zurich")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# Security: secure by default in production; plain HTTP on localhost in development.
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "True" if PRODUCTION else "False")
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "31536000" if PRODUCTION else "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_HSTS_PRELOAD = PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# The SmartBusiness API (PostFinance SmartBusiness, smallinvoice, or the sandbox).
+PORT = envint("PORT", "8000")
+SMARTBUSINESS_BASE_URL = env("SMARTBUSINESS_BASE_URL", f"http://127.0.0.1:{PORT}/sandbox/v2")
+SMARTBUSINESS_CLIENT_ID = env("SMARTBUSINESS_CLIENT_ID", "" if PRODUCTION else "partnerapp-demo")
+SMARTBUSINESS_CLIENT_SECRET = env("SMARTBUSINESS_CLIENT_SECRET") or secret(
+    "SMARTBUSINESS_CLIENT_SECRET", lambda: secrets.token_urlsafe(32)
+)
+SMARTBUSINESS_REDIRECT_URI = env("SMARTBUSINESS_REDIRECT_URI", "")  # default: built per request
+SMARTBUSINESS_DEFAULT_SCOPES = env("SMARTBUSINESS_DEFAULT_SCOPES", "profile invoice contact")
+SMARTBUSINESS_CONNECT_TIMEOUT = envfloat("SMARTBUSINESS_CONNECT_TIMEOUT", "5")
+SMARTBUSINESS_READ_TIMEOUT = envfloat("SMARTBUSINESS_READ_TIMEOUT", "30")
+# Plain http is allowed only for the sandbox on this machine.
+SMARTBUSINESS_ALLOW_HTTP = envbool(
+    "SMARTBUSINESS_ALLOW_HTTP",
+    str(urlsplit(SMARTBUSINESS_BASE_URL).hostname in {"127.0.0.1", "localhost", "::1"}),
+)
+if PRODUCTION and not SMARTBUSINESS_CLIENT_ID:
+    raise ImproperlyConfigured("SMARTBUSINESS_CLIENT_ID is not set; register partnerapp first.")
+
+# Connections: refresh this long before the access token expires.
+TOKEN_REFRESH_MARGIN_SECONDS = envint("TOKEN_REFRESH_MARGIN_SECONDS", "300")
+CONNECT_STATE_MAX_AGE_SECONDS = envint("CONNECT_STATE_MAX_AGE_SECONDS", "600")
+
+# Jobs
+JOB_CONCURRENCY_PER_CONNECTION = envint("JOB_CONCURRENCY_PER_CONNECTION", "4")
+JOB_SLICE_SECONDS = envfloat("JOB_SLICE_SECONDS", "5")
+JOB_STALE_SENDING_SECONDS = envint("JOB_STALE_SENDING_SECONDS", "120")
+
+# The sandbox provider (mounted under /sandbox/ in this server).
+SANDBOX_ENABLED = envbool("SANDBOX_ENABLED", "False" if PRODUCTION else "True")
+SANDBOX_ACCESS_TOKEN_LIFETIME = envint("SANDBOX_ACCESS_TOKEN_LIFETIME", "43200")
+SANDBOX_RATE_LIMIT = envint("SANDBOX_RATE_LIMIT", "1000")
+SANDBOX_RATE_LIMIT_PERIOD = envint("SANDBOX_RATE_LIMIT_PERIOD", "3600")
+SANDBOX_MAX_BODY_BYTES = envint("SANDBOX_MAX_BODY_BYTES", "1048576")
+
+# Celery: a broker that needs no server by default (kombu's filesystem transport).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem"):
+    _broker_dir = VAR_DIR / env("CELERY_BROKER_DIR", "broker")
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "partnerapp")
+CELERY_TASK_IGNORE_RESULT = True  # dashboards read our own tables, never a result backend
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", "300")
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", "360")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "jobs-sweep": {"task": "partnerapp.jobs.tasks.sweep", "schedule": 60.0},
+}
+
+# Tokens and secrets never reach a log: requests-oauthlib logs token bodies at DEBUG.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "requests_oauthlib": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}

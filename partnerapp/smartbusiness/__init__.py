@@ -1,0 +1,1 @@
+"""A client library for the SmartBusiness REST API v2. Knows nothing of partnerapp's models."""

@@ -1,0 +1,118 @@
+"""The one place that builds HTTP sessions to the provider.
+
+Every session is a requests-oauthlib `OAuth2Session` with connect/read timeouts
+on every call, retries with backoff for GETs only (an action is never repeated
+by the transport), and the provider's error bodies mapped to typed exceptions
+on the token endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests_oauthlib import OAuth2Session
+from urllib3.util.retry import Retry
+
+from partnerapp.smartbusiness.errors import error_from_response
+
+USER_AGENT = "partnerapp/0.1 (+SmartBusiness API v2 partner app)"
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """Where the provider is and who we are to it."""
+
+    base_url: str  # e.g. https://api-smartbusiness.postfinance.ch/v2
+    client_id: str
+    client_secret: str
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    get_retries: int = 3
+    allow_http: bool = False  # only for a sandbox on this machine
+
+    @property
+    def root(self) -> str:
+        return self.base_url.rstrip("/")
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.root}/auth/authorize"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.root}/auth/access-tokens"
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect_timeout, self.read_timeout)
+
+
+class ProviderSession(OAuth2Session):
+    """An OAuth2Session that never waits forever."""
+
+    default_timeout: tuple[float, float] = (5.0, 30.0)
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(method, url, *args, **kwargs)
+
+
+def new_session(
+    config: ApiConfig,
+    *,
+    access_token: str | None = None,
+    redirect_uri: str | None = None,
+    scope: list[str] | None = None,
+    state: str | None = None,
+    pkce: bool = False,
+) -> ProviderSession:
+    if config.allow_http:
+        # oauthlib refuses http:// unless told otherwise; the sandbox runs on loopback.
+        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    token: dict[str, Any] | None = (
+        {"access_token": access_token, "token_type": "Bearer"} if access_token else None
+    )
+    session = ProviderSession(
+        client_id=config.client_id,
+        token=token,
+        redirect_uri=redirect_uri,
+        scope=scope,
+        state=state,
+        pkce="S256" if pkce else None,
+    )
+    session.default_timeout = config.timeout
+    session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept"] = "application/json"
+    adapter = HTTPAdapter(max_retries=_get_retry(config.get_retries))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.register_compliance_hook("access_token_response", raise_for_token_error)
+    session.register_compliance_hook("refresh_token_response", raise_for_token_error)
+    return session
+
+
+def _get_retry(total: int) -> Retry:
+    """Retries for idempotent reads; connect errors (nothing sent) for any method."""
+    return Retry(
+        total=total,
+        connect=total,
+        read=total,
+        status=total,
+        other=0,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        status_forcelist=(500, 502, 503, 504),
+        backoff_factor=0.2,
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
+
+
+def raise_for_token_error(response: requests.Response) -> requests.Response:
+    """The provider answers token errors as 401 {code, message, meta.error_type}."""
+    if response.status_code >= 400:
+        raise error_from_response(response)
+    return response

@@ -1,0 +1,15 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("partnerapp.dashboard.urls")),
+    path("connections/", include("partnerapp.connections.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.SANDBOX_ENABLED:
+    # The offline provider, reached by the app only over HTTP at SMARTBUSINESS_BASE_URL.
+    urlpatterns.append(path("sandbox/", include("partnerapp.sandbox.urls")))
