@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
@@ -47,7 +48,10 @@ def parse(request: HttpRequest, queryset: QuerySet, spec: ListSpec) -> tuple[Que
             match |= Q(**{f"{field}__icontains": q})
         queryset = queryset.filter(match)
     if raw_filter := params.get("filter", "").strip():
-        queryset = queryset.filter(_filter_q(_json(raw_filter), spec))
+        try:
+            queryset = queryset.filter(_filter_q(_json(raw_filter), spec))
+        except (ValidationError, ValueError, TypeError) as exc:
+            raise ApiProblem(400, "Invalid filter value") from exc
     queryset = queryset.order_by(*_ordering(params.get("sort", spec.default_sort), spec), "pk")
     return queryset, ListQuery(limit=limit, offset=offset, withs=withs)
 

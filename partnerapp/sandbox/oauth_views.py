@@ -43,10 +43,8 @@ def authorize(request: HttpRequest) -> HttpResponse:
         )
         return HttpResponseRedirect(response_headers["Location"])
     if request.method == "POST":
-        denied = AccessDeniedError(
-            state=credentials.get("state"), redirect_uri=credentials["redirect_uri"]
-        )
-        return HttpResponseRedirect(denied.in_uri(credentials["redirect_uri"]))
+        denied = AccessDeniedError(request=credentials["request"])
+        return HttpResponseRedirect(denied.in_uri(denied.redirect_uri))
     context = {
         "owner": owner,
         "client": credentials["request"].client,
@@ -85,7 +83,7 @@ def _form_body(request: HttpRequest) -> str:
     if request.content_type == "application/json":
         data = json_body(request)
         return urlencode({k: str(v) for k, v in data.items() if v is not None})
-    return request.body.decode("utf-8", errors="replace")
+    return urlencode(list(request.POST.items()))  # form-encoded or multipart
 
 
 def _oauth_error(token: dict) -> JsonResponse:

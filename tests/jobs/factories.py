@@ -1,0 +1,38 @@
+import factory
+
+from partnerapp.connections.models import Connection
+from partnerapp.jobs.models import Action, BatchJob, JobItem
+from tests.factories import UserFactory
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Connection
+
+    user = factory.SubFactory(UserFactory)
+    base_url = "http://127.0.0.1:9/sandbox/v2"
+    account_id = factory.Sequence(str)
+    owner_name = "Anna Keller"
+    scopes = "profile invoice contact"
+
+
+class JobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BatchJob
+
+    user = factory.LazyAttribute(lambda job: job.connection.user)
+    connection = factory.SubFactory(ConnectionFactory)
+    action = Action.INVOICE_SEND_BY_EMAIL
+    parameters = {"subject": "Invoice {INVOICENO}", "body": "Hello"}
+
+
+class JobItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = JobItem
+
+    job = factory.SubFactory(JobFactory)
+    document_id = factory.Sequence(lambda n: 1000 + n)
+    document_number = factory.LazyAttribute(lambda item: f"RE-{item.document_id}")
+    document_status = "DR"
+    recipient_email = "customer@example.com"
+    recipient_name = "Customer"

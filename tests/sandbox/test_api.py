@@ -1,0 +1,180 @@
+"""The sandbox's resources, headers and error bodies (DESIGN §2)."""
+
+import json
+import uuid
+
+import pytest
+
+from partnerapp.sandbox.models import Invoice, OutboxEmail
+
+API = "/sandbox/v2"
+
+
+@pytest.fixture
+def bearer(token_pair):
+    def _bearer(scope="profile invoice"):
+        return {"HTTP_AUTHORIZATION": f"Bearer {token_pair(scope)['access_token']}"}
+
+    return _bearer
+
+
+def patch_json(client, path, body, headers):
+    return client.patch(path, json.dumps(body), content_type="application/json", **headers)
+
+
+def draft_with_email(owner) -> Invoice:
+    return (
+        owner.invoices.filter(status="DR", contact__email__contains="@")
+        .exclude(contact__email__contains="(at)")
+        .first()
+    )
+
+
+@pytest.mark.parametrize("path", ["/auth/owner", "/receivables/invoices", "/no/such/path"])
+def test_every_response_has_request_id_rate_limit_and_cors_headers(client, bearer, path):
+    response = client.get(API + path, **bearer())
+    assert uuid.UUID(response["X-Request-Id"]).version == 4
+    for header in ("X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset"):
+        assert response[header].isdigit()
+    assert response["Access-Control-Allow-Origin"] == "*"
+
+
+def test_request_ids_are_fresh(client, bearer):
+    headers = bearer()
+    ids = {client.get(API + "/auth/owner", **headers)["X-Request-Id"] for _ in range(3)}
+    assert len(ids) == 3
+
+
+def test_an_unknown_path_is_a_json_404(client):
+    response = client.get(API + "/nothing/here")
+    assert response.status_code == 404 and response.json()["code"] == 404
+
+
+def test_a_wrong_method_is_a_json_405(client, bearer):
+    response = client.delete(API + "/auth/owner", **bearer())
+    assert response.status_code == 405 and response.json() == {
+        "code": 405,
+        "message": "Method not allowed",
+    }
+
+
+def test_no_token_is_a_401_with_error_type_and_hint(client):
+    body = client.get(API + "/auth/owner").json()
+    assert body["code"] == 401
+    assert body["meta"] == {"error_type": "access_denied", "hint": 'Missing "Authorization" header'}
+
+
+def test_a_missing_scope_is_a_403_without_body(client, bearer):
+    response = client.get(API + "/receivables/invoices", **bearer(scope="profile"))
+    assert response.status_code == 403 and response.content == b""
+
+
+def test_the_list_has_the_pagination_object(client, bearer, owner):
+    body = client.get(API + "/receivables/invoices?limit=10&offset=10", **bearer()).json()
+    pagination = body["pagination"]
+    assert len(body["items"]) == 10 and pagination["total"] == owner.invoices.count()
+    assert (pagination["page"], pagination["pages"]) == (2, 3)
+    assert "offset=0" in pagination["previous"] and "offset=20" in pagination["next"]
+    assert "offset=20" in pagination["last"] and "offset=0" in pagination["first"]
+
+
+def test_the_list_filters_on_status(client, bearer, owner):
+    query = "filter=" + json.dumps({"and": [{"status": "DR"}]})
+    body = client.get(f"{API}/receivables/invoices?{query}&limit=200", **bearer()).json()
+    assert {i["status"] for i in body["items"]} == {"DR"}
+    assert body["pagination"]["total"] == owner.invoices.filter(status="DR").count()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=0",
+        "limit=201",
+        "limit=x",
+        "offset=-1",
+        "sort=colour",
+        "with=everything",
+        "filter=notjson",
+        'filter={"colour":"red"}',
+        'filter={"date":"yesterday"}',
+    ],
+)
+def test_bad_list_parameters_are_400(client, bearer, query):
+    response = client.get(f"{API}/receivables/invoices?{query}", **bearer())
+    assert response.status_code == 400 and response.json()["message"]
+
+
+def test_a_missing_invoice_is_404_with_entity_type(client, bearer):
+    body = client.get(API + "/receivables/invoices/987654", **bearer()).json()
+    assert body["code"] == 404 and body["meta"] == {"entity_type": "invoice"}
+
+
+def test_send_by_email_records_the_email_and_marks_the_draft_sent(client, bearer, owner):
+    invoice = draft_with_email(owner)
+    response = patch_json(
+        client,
+        f"{API}/receivables/invoices/{invoice.pk}/send-by-email",
+        {
+            "subject": "Invoice {INVOICENO}",
+            "body": "{SALUTATION}, {INVOICEAMOUNT} by {DATEDUE}",
+            "recipients": [{"email": "x@example.com", "name": "X"}],
+            "from": "CE",
+        },
+        bearer(),
+    )
+    assert response.status_code == 204 and response.content == b""
+    email = OutboxEmail.objects.get()
+    assert email.subject == f"Invoice {invoice.number}"
+    assert invoice.currency in email.body and "{" not in email.body
+    assert email.request_id == response["X-Request-Id"] and email.sender == "CE"
+    invoice.refresh_from_db()
+    assert invoice.status == "S"
+
+
+def test_send_by_email_validates_every_field(client, bearer, owner):
+    invoice = draft_with_email(owner)
+    response = patch_json(
+        client,
+        f"{API}/receivables/invoices/{invoice.pk}/send-by-email",
+        {
+            "subject": " ",
+            "body": "",
+            "recipients": [{"email": "nope", "name": "X"}],
+            "from": "ZZ",
+        },
+        bearer(),
+    )
+    assert response.status_code == 422
+    keys = {e["key"] for e in response.json()["meta"]["errors"]}
+    assert keys == {"subject", "body", "recipients[0].email", "from"}
+    assert not OutboxEmail.objects.exists()
+
+
+def test_a_body_that_is_not_json_is_400(client, bearer, owner):
+    invoice = draft_with_email(owner)
+    response = client.patch(
+        f"{API}/receivables/invoices/{invoice.pk}/send-by-email",
+        "{oops",
+        content_type="application/json",
+        **bearer(),
+    )
+    assert response.status_code == 400
+
+
+def test_an_oversized_body_is_413(client, bearer, owner, settings):
+    settings.SANDBOX_MAX_BODY_BYTES = 1000
+    invoice = draft_with_email(owner)
+    body = {"subject": "s", "body": "x" * 2000, "recipients": [{"email": "a@b.ch", "name": ""}]}
+    response = patch_json(
+        client, f"{API}/receivables/invoices/{invoice.pk}/send-by-email", body, bearer()
+    )
+    assert response.status_code == 413
+
+
+def test_over_budget_is_429_with_remaining_zero(client, bearer, settings):
+    settings.SANDBOX_RATE_LIMIT = 3
+    headers = bearer()
+    statuses = [client.get(API + "/auth/owner", **headers).status_code for _ in range(4)]
+    last = client.get(API + "/auth/owner", **headers)
+    assert statuses == [200, 200, 200, 429]
+    assert last["X-Rate-Limit-Remaining"] == "0" and int(last["X-Rate-Limit-Reset"]) > 0
