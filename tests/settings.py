@@ -11,6 +11,9 @@ import uuid
 os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"partnerapp-test-{uuid.uuid4().hex[:10]}")
 os.environ.setdefault("CELERY_BROKER_DIR", "test-broker")
 os.environ.setdefault("JOB_SLICE_SECONDS", "1")
+# Playwright's sync API keeps an event loop in the test thread; the ORM calls the tests
+# make there are still synchronous, so Django's async guard does not apply.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from partnerapp.settings import *  # noqa: F403
 from partnerapp.settings import DATABASES, VAR_DIR

@@ -44,6 +44,8 @@ def invoices(request: HttpRequest, pk: int) -> HttpResponse:
     filters.is_valid()
     page_number = filters.cleaned_data.get("page") or 1
     page, problem = _invoice_page(connection, filters.cleaned_data, page_number)
+    if problem:
+        connection.refresh_from_db()  # the call may have found it needs re-authorization
     shown_ids = [invoice["id"] for invoice in page.items] if page else []
     form = SendInvoicesForm(request.POST or None, invoice_ids=shown_ids)
     if request.method == "POST" and form.is_valid():
@@ -64,6 +66,7 @@ def invoices(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return redirect("dashboard:job", pk=job.pk)
     selected = {str(i) for i in form.data.getlist("invoices")} if form.is_bound else set()
+    shown = {str(i) for i in shown_ids}
     context = {
         "connection": connection,
         "filters": filters,
@@ -72,6 +75,7 @@ def invoices(request: HttpRequest, pk: int) -> HttpResponse:
         "problem": problem,
         "form": form,
         "selected": selected,
+        "selected_elsewhere": sorted(selected - shown, key=int),
         "query": _query_without_page(request),
     }
     return render(request, "dashboard/invoices.html", context, status=400 if form.errors else 200)

@@ -1,0 +1,85 @@
+"""DESIGN §1 journey 1 (+ the send of journey 3) in headless Chromium, against the live
+server, the sandbox over HTTP and a real Celery worker. Screenshots of every step go to
+var/test-artifacts/<test name>/.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from partnerapp.connections.models import Connection
+from tests.journeys import OWNER_PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker]
+
+
+def test_sign_up_connect_and_send_five_invoices(page, sandbox, worker, screenshot):
+    url = sandbox.url
+    page.goto(url + "/")
+    screenshot(page, "landing")
+    page.get_by_role("link", name="Sign up").first.click()
+    page.get_by_label("Email").fill("new.partner@example.com")
+    page.get_by_label("Password:", exact=True).fill("a-long-demo-password-1")
+    page.get_by_label("Password (again):").fill("a-long-demo-password-1")
+    screenshot(page, "sign-up")
+    page.get_by_role("button", name="Sign Up").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+    page.get_by_role("link", name="Connect SmartBusiness account").click()
+    screenshot(page, "connect-scopes")
+    page.get_by_role("button", name="Continue to SmartBusiness").click()
+    expect(page.get_by_role("heading", name="Sign in to SmartBusiness")).to_be_visible()
+    page.get_by_label("Email").fill(sandbox.owner.email)
+    page.get_by_label("Password").fill(OWNER_PASSWORD)
+    screenshot(page, "provider-login")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Read, send and change your invoices")).to_be_visible()
+    screenshot(page, "provider-consent")
+    page.get_by_role("button", name="Allow").click()
+
+    expect(page.get_by_text("Connected Anna Keller.")).to_be_visible()
+    expect(page.get_by_text("profile invoice contact")).to_be_visible()
+    screenshot(page, "connected")
+    assert Connection.objects.filter(owner_name="Anna Keller").count() == 1
+
+    page.get_by_role("link", name="Browse invoices").click()
+    page.get_by_label("Status").select_option("DR")
+    page.get_by_role("button", name="Show").click()
+    chosen = _five_drafts_with_email(page)
+    for invoice_id in chosen:
+        page.locator(f"#invoice-{invoice_id}").check()
+    page.get_by_label("Subject").fill("Rechnung {INVOICENO}")
+    screenshot(page, "invoices-selected")
+    page.get_by_role("button", name="Send selected invoices").click()
+
+    status = page.get_by_test_id("job-status")
+    expect(status).to_have_text("done", timeout=90_000)
+    expect(page.get_by_test_id("count-sent")).to_have_text("5")
+    rows = page.get_by_test_id("item-row")
+    expect(rows).to_have_count(5)
+    for row in rows.all():
+        assert re.search(r"[0-9a-f-]{36}", row.inner_text()), "each result shows its request id"
+    screenshot(page, "job-done")
+
+    outbox = sandbox.outbox()
+    assert outbox["count"] == 5
+    assert sorted(e["document_id"] for e in outbox["items"]) == sorted(chosen)
+    assert all(e["subject"].startswith("Rechnung RE-") for e in outbox["items"])
+
+    page.goto(url + "/sandbox/outbox/")
+    expect(page.get_by_test_id("outbox-row")).to_have_count(5)
+    screenshot(page, "provider-outbox")
+
+
+def _five_drafts_with_email(page) -> list[int]:
+    """The first five listed drafts whose customer has a valid email address."""
+    chosen = []
+    for row in page.locator("tbody tr").all():
+        cells = row.locator("td").all_inner_texts()
+        email = cells[3].strip()
+        if "@" in email and "(at)" not in email:
+            chosen.append(int(row.locator("input[name=invoices]").get_attribute("value")))
+        if len(chosen) == 5:
+            return chosen
+    raise AssertionError("fewer than five sendable drafts on the first page")

@@ -1,0 +1,104 @@
+"""Dashboard pages: access rules, the invoice browser and job creation, bad input."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from partnerapp.jobs.models import BatchJob
+from partnerapp.sandbox.models import Grant
+from partnerapp.sandbox.services import grant_revoke
+from tests.jobs.factories import ConnectionFactory, JobFactory
+
+
+def still_selected(html: str, invoice_id) -> bool:
+    """Ticked on this page, or carried in a hidden field when it is on another page."""
+    ticked = re.search(rf'value="{invoice_id}" id="invoice-{invoice_id}"[^>]*checked', html)
+    return bool(ticked) or f'type="hidden" name="invoices" value="{invoice_id}"' in html
+
+
+def test_anonymous_visitors_see_the_landing_page(client, db):
+    response = client.get("/")
+    assert response.status_code == 200 and b"Sign up" in response.content
+
+
+@pytest.mark.parametrize("name", ["dashboard:jobs", "connections:connect"])
+def test_pages_need_a_login(client, db, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_an_outsider_sees_none_of_the_partners_objects(client, partner, outsider):
+    connection = ConnectionFactory(user=partner)
+    job = JobFactory(connection=connection)
+    client.force_login(outsider)
+    gets = [
+        reverse("dashboard:connection", args=[connection.pk]),
+        reverse("dashboard:invoices", args=[connection.pk]),
+        reverse("dashboard:job", args=[job.pk]),
+        reverse("dashboard:job_progress", args=[job.pk]),
+    ]
+    posts = [
+        reverse("connections:reconnect", args=[connection.pk]),
+        reverse("connections:disconnect", args=[connection.pk]),
+    ]
+    assert [client.get(url).status_code for url in gets] == [404] * 4
+    assert [client.post(url).status_code for url in posts] == [404] * 2
+
+
+def test_the_overview_lists_only_my_connections(client, partner, outsider):
+    ConnectionFactory(user=partner, owner_name="Mine AG")
+    ConnectionFactory(user=outsider, owner_name="Theirs GmbH")
+    client.force_login(partner)
+    page = client.get("/").content.decode()
+    assert "Mine AG" in page and "Theirs GmbH" not in page
+
+
+def test_the_invoice_browser_pages_through_the_api(client, connect, partner, sandbox):
+    connection = connect()
+    client.force_login(partner)
+    url = reverse("dashboard:invoices", args=[connection.pk])
+    page = client.get(url, {"status": "DR"})
+    drafts = sandbox.owner.invoices.filter(status="DR")
+    assert page.status_code == 200
+    assert page.content.decode().count('name="invoices"') == min(25, drafts.count())
+    assert f"{drafts.count()} invoices" in page.content.decode()
+
+
+def test_an_empty_subject_is_refused_and_the_selection_kept(client, connect, partner, sandbox):
+    connection = connect()
+    client.force_login(partner)
+    chosen = sandbox.drafts_with_email(2)
+    url = reverse("dashboard:invoices", args=[connection.pk])
+    page = client.post(url, {"invoices": chosen, "subject": "", "body": "Hello"})
+    html = page.content.decode()
+    assert page.status_code == 400 and "This field is required" in html
+    assert all(still_selected(html, i) for i in chosen)
+    assert not BatchJob.objects.exists()
+
+
+def test_no_selection_is_refused(client, connect, partner):
+    connection = connect()
+    client.force_login(partner)
+    url = reverse("dashboard:invoices", args=[connection.pk])
+    page = client.post(url, {"subject": "S", "body": "B"})
+    assert page.status_code == 400 and "Select at least one invoice" in page.content.decode()
+
+
+def test_a_revoked_grant_is_explained_on_the_invoice_page(client, connect, partner, sandbox):
+    connection = connect()
+    grant_revoke(Grant.objects.get(owner=sandbox.owner))
+    client.force_login(partner)
+    page = client.get(reverse("dashboard:invoices", args=[connection.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "must connect the account again" in html
+    assert "Reconnect" in html
+
+
+def test_a_refused_form_keeps_the_ticked_boxes(client, connect, partner):
+    connection = connect()
+    client.force_login(partner)
+    url = reverse("dashboard:invoices", args=[connection.pk]) + "?status=DR"
+    shown = re.findall(r'name="invoices" value="(\d+)"', client.get(url).content.decode())[:2]
+    html = client.post(url, {"invoices": shown, "subject": "", "body": "B"}).content.decode()
+    assert all(re.search(rf'value="{i}" id="invoice-{i}"[^>]*checked', html) for i in shown)
