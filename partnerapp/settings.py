@@ -229,6 +229,7 @@ if PRODUCTION and not SMARTBUSINESS_CLIENT_ID:
 # Connections: refresh this long before the access token expires.
 TOKEN_REFRESH_MARGIN_SECONDS = envint("TOKEN_REFRESH_MARGIN_SECONDS", "300")
 CONNECT_STATE_MAX_AGE_SECONDS = envint("CONNECT_STATE_MAX_AGE_SECONDS", "600")
+REQUEST_LOG_RETENTION_DAYS = envint("REQUEST_LOG_RETENTION_DAYS", "30")
 
 # Jobs
 JOB_CONCURRENCY_PER_CONNECTION = envint("JOB_CONCURRENCY_PER_CONNECTION", "4")
@@ -246,12 +247,13 @@ SANDBOX_MAX_BODY_BYTES = envint("SANDBOX_MAX_BODY_BYTES", "1048576")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem"):
     _broker_dir = VAR_DIR / env("CELERY_BROKER_DIR", "broker")
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),  # broadcast (pidbox); else ./control
         "store_processed": False,
     }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "partnerapp")
@@ -267,6 +269,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "partnerapp.jobs.tasks.sweep", "schedule": 60.0},
+    "connections-refresh-idle": {
+        "task": "partnerapp.connections.tasks.refresh_idle_connections",
+        "schedule": 3600.0,
+    },
+    "connections-purge-request-log": {
+        "task": "partnerapp.connections.tasks.purge_request_log",
+        "schedule": 6 * 3600.0,
+    },
 }
 
 # Tokens and secrets never reach a log: requests-oauthlib logs token bodies at DEBUG.

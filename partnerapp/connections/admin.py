@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.db import models
 
 from partnerapp.connections.models import Connection
 
@@ -11,6 +13,9 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["owner_name", "account_id", "user__email"]
     exclude = ["access_token_ciphertext", "refresh_token_ciphertext"]
+    formfield_overrides = {
+        models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}
+    }
     readonly_fields = [
         "last_refreshed_at",
         "rate_limit_limit",

@@ -31,7 +31,9 @@ class Connection(models.Model):
     refresh_token_ciphertext = models.TextField(blank=True)
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    health_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # The provider's rate-limit window as last seen; pacing.py keeps it (None = unknown).
     rate_limit_limit = models.PositiveIntegerField(null=True, blank=True)
     rate_limit_remaining = models.PositiveIntegerField(null=True, blank=True)
     rate_limit_reset_at = models.DateTimeField(null=True, blank=True)
@@ -75,3 +77,32 @@ class Connection(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class RequestLogEntry(models.Model):
+    """One call to the provider: what support asks for (X-Request-Id) and what we paid.
+
+    The path never holds a secret (tokens travel in headers and bodies, which are not
+    stored). Job ids are plain integers: jobs build on connections, not the other way.
+    """
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="calls")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=300)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)  # None: no response
+    duration_ms = models.PositiveIntegerField()
+    request_id = models.CharField(max_length=64, blank=True)
+    job_id = models.BigIntegerField(null=True, blank=True)
+    job_item_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["connection", "-created_at"]),
+            models.Index(fields=["request_id"]),
+            models.Index(fields=["created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.status or 'no response'}"

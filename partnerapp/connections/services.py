@@ -12,20 +12,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
+from partnerapp.connections import notifications, pacing, requestlog
 from partnerapp.connections.locks import connection_lock
 from partnerapp.connections.models import Connection
 from partnerapp.connections.signals import connection_needs_reauth
 from partnerapp.smartbusiness import oauth
 from partnerapp.smartbusiness.client import ApiCall, SmartBusinessClient
-from partnerapp.smartbusiness.errors import InvalidGrant, Unauthorized
-from partnerapp.smartbusiness.ratelimit import RateLimit
+from partnerapp.smartbusiness.errors import InvalidGrant, SmartBusinessError, Unauthorized
 from partnerapp.smartbusiness.session import ApiConfig
 
 logger = logging.getLogger(__name__)
@@ -51,19 +54,23 @@ def api_config(base_url: str | None = None) -> ApiConfig:
     )
 
 
-def connection_refresh(*, connection_id: int, rejected_access_ciphertext: str = "") -> Connection:
+@sensitive_variables("tokens")
+def connection_refresh(
+    *, connection_id: int, rejected_access_ciphertext: str = "", force: bool = False
+) -> Connection:
     """A connection whose access token is fresh, refreshing it if nobody else did.
 
     `rejected_access_ciphertext` is the (encrypted) token the provider just refused
     with 401: refresh even if it has not expired yet, unless it was already replaced.
-    Raises ConnectionUnusable when the provider refuses the refresh token.
+    `force` refreshes regardless (the daily health check). Raises ConnectionUnusable
+    when the provider refuses the refresh token; transient provider errors propagate.
     """
     with connection_lock(connection_id):
         connection = Connection.objects.get(pk=connection_id)
         if connection.status != Connection.Status.ACTIVE:
             raise ConnectionUnusable(connection)
         rejected = rejected_access_ciphertext == connection.access_token_ciphertext
-        if not (connection.access_token_expires_soon() or rejected):
+        if not (force or rejected or connection.access_token_expires_soon()):
             return connection  # a sibling refreshed while we waited for the lock
         try:
             tokens = oauth.refresh(
@@ -80,12 +87,13 @@ def connection_refresh(*, connection_id: int, rejected_access_ciphertext: str = 
                 refresh_token=tokens.refresh_token or connection.refresh_token,
                 expires_at=datetime.fromtimestamp(tokens.expires_at, tz=UTC),
             )
-            connection.last_refreshed_at = timezone.now()
+            connection.last_refreshed_at = connection.health_checked_at = timezone.now()
             connection.last_error = ""
             connection.save()
             return connection
     # Outside the lock: the needs_reauth state is committed; now tell whoever listens.
     connection_needs_reauth.send(sender=Connection, connection=dead)
+    notifications.needs_reauth_notify(dead)
     raise ConnectionUnusable(dead)
 
 
@@ -94,27 +102,47 @@ def _mark_needs_reauth(connection: Connection, exc: InvalidGrant) -> None:
         "connection %s: refresh refused (invalid_grant, request %s)", connection.pk, exc.request_id
     )
     connection.status = Connection.Status.NEEDS_REAUTH
+    connection.health_checked_at = timezone.now()
     connection.last_error = _(
         "The provider refused the stored refresh token (invalid_grant): the grant was revoked "
         "or the token was already used. The account owner must connect the account again."
     )
-    connection.save(update_fields=["status", "last_error", "updated_at"])
+    connection.save(update_fields=["status", "last_error", "health_checked_at", "updated_at"])
 
 
-def connection_client(connection: Connection) -> SmartBusinessClient:
-    """An API client with a fresh access token and the connection's bookkeeping hooks."""
-    return _client(_fresh(connection))
+@dataclass(frozen=True)
+class CallContext:
+    """What a call is for, recorded in the request log next to it."""
+
+    job_id: int | None = None
+    job_item_id: int | None = None
+    max_wait: float = 5.0  # seconds a call may wait for a rate-limit permit
 
 
-def connection_call(connection: Connection, call: Callable[[SmartBusinessClient], T]) -> T:
+INTERACTIVE = CallContext()
+
+
+def connection_client(
+    connection: Connection, context: CallContext = INTERACTIVE
+) -> SmartBusinessClient:
+    """An API client with a fresh access token, paced and logged for this connection."""
+    return _client(_fresh(connection), context)
+
+
+def connection_call(
+    connection: Connection,
+    call: Callable[[SmartBusinessClient], T],
+    context: CallContext = INTERACTIVE,
+) -> T:
     """Run `call` with a fresh client; after a 401 refresh once and try again.
 
     A 401 means the provider refused the token before doing anything, so even an
     action is safe to repeat once. Raises ConnectionUnusable when the connection
-    needs a person (reconnect), and the client's typed errors otherwise.
+    needs a person (reconnect), PacingWait when the rate budget is spent for longer
+    than `context.max_wait`, and the client's typed errors otherwise.
     """
     connection = _fresh(connection)
-    with closing(_client(connection)) as client:
+    with closing(_client(connection, context)) as client:
         try:
             return call(client)
         except Unauthorized:
@@ -123,7 +151,7 @@ def connection_call(connection: Connection, call: Callable[[SmartBusinessClient]
         connection_id=connection.pk,
         rejected_access_ciphertext=connection.access_token_ciphertext,
     )
-    with closing(_client(refreshed)) as client:
+    with closing(_client(refreshed, context)) as client:
         return call(client)
 
 
@@ -135,27 +163,24 @@ def _fresh(connection: Connection) -> Connection:
     return connection
 
 
-def _client(connection: Connection) -> SmartBusinessClient:
+def _client(connection: Connection, context: CallContext) -> SmartBusinessClient:
+    connection_id = connection.pk
+
+    def before_call(method: str, path: str) -> None:
+        pacing.pace(connection_id, max_wait=context.max_wait)
+
+    def after_call(call: ApiCall) -> None:
+        if call.rate_limit:
+            pacing.window_record(connection_id, call.rate_limit)
+        requestlog.entry_record(
+            connection_id, call, job_id=context.job_id, job_item_id=context.job_item_id
+        )
+
     return SmartBusinessClient(
         api_config(connection.base_url),
         connection.access_token,
-        after_call=_bookkeeping(connection.pk),
-    )
-
-
-def _bookkeeping(connection_id: int) -> Callable[[ApiCall], None]:
-    def after_call(call: ApiCall) -> None:
-        if call.rate_limit:
-            connection_record_rate_limit(connection_id=connection_id, rate_limit=call.rate_limit)
-
-    return after_call
-
-
-def connection_record_rate_limit(*, connection_id: int, rate_limit: RateLimit) -> None:
-    Connection.objects.filter(pk=connection_id).update(
-        rate_limit_limit=rate_limit.limit,
-        rate_limit_remaining=rate_limit.remaining,
-        rate_limit_reset_at=timezone.now() + timedelta(seconds=rate_limit.reset),
+        before_call=before_call,
+        after_call=after_call,
     )
 
 
@@ -166,3 +191,28 @@ def connection_disconnect(connection: Connection) -> None:
     connection.refresh_token_ciphertext = ""
     connection.access_token_expires_at = None
     connection.save()
+
+
+def connections_refresh_idle(*, idle_hours: int = 24) -> dict[str, int]:
+    """Refresh active connections not refreshed for `idle_hours` and record their health.
+
+    Refresh tokens never expire but can be revoked; trying once a day finds a revoked
+    grant before a job does, and keeps the chain of single-use tokens short-lived.
+    """
+    cutoff = timezone.now() - timedelta(hours=idle_hours)
+    idle = Connection.objects.filter(status=Connection.Status.ACTIVE).filter(
+        Q(last_refreshed_at__lt=cutoff) | Q(last_refreshed_at__isnull=True, created_at__lt=cutoff)
+    )
+    outcome = {"refreshed": 0, "needs_reauth": 0, "failed": 0}
+    for connection_id in idle.values_list("pk", flat=True):
+        try:
+            connection_refresh(connection_id=connection_id, force=True)
+            outcome["refreshed"] += 1
+        except ConnectionUnusable:
+            outcome["needs_reauth"] += 1
+        except SmartBusinessError as exc:  # transient: try again at the next run
+            Connection.objects.filter(pk=connection_id).update(
+                health_checked_at=timezone.now(), last_error=_("Refresh failed: %s") % exc.message
+            )
+            outcome["failed"] += 1
+    return outcome

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from partnerapp.connections.models import Connection
+from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import ConnectionUnusable, connection_call
 from partnerapp.dashboard.forms import InvoiceFilterForm, SendInvoicesForm
 from partnerapp.jobs import services as jobs
@@ -96,7 +97,7 @@ def _invoice_page(connection: Connection, filters: dict, page_number: int):
                 with_=["contact"],
             ),
         )
-    except ConnectionUnusable as exc:
+    except (ConnectionUnusable, PacingWait) as exc:
         return None, str(exc)
     except SmartBusinessError as exc:
         reference = f" (X-Request-Id {exc.request_id})" if exc.request_id else ""

@@ -20,7 +20,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partnerapp.connections.services import ConnectionUnusable, connection_call
+from partnerapp.connections.pacing import PacingWait
+from partnerapp.connections.services import CallContext, ConnectionUnusable, connection_call
 from partnerapp.jobs import states
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.smartbusiness.client import DocumentKind, EmailSender, Recipient
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 Item = JobItem.State
 Job = BatchJob.Status
 CONNECT_RETRY_DELAYS = (5, 15, 60)  # seconds; then the item fails
+SEND_MAX_PACING_WAIT = 2.0  # longer waits end the slice and come back at the reset
+RECONCILE_MAX_PACING_WAIT = 120.0  # a verdict on an unclear send is worth waiting for
 
 
 @dataclass(frozen=True)
@@ -121,12 +124,16 @@ def item_send(job: BatchJob, item: JobItem) -> SliceOutcome | None:
             sender=EmailSender(params["sender"]) if params.get("sender") else None,
         )
 
+    context = CallContext(job_id=job.pk, job_item_id=item.pk, max_wait=SEND_MAX_PACING_WAIT)
     try:
-        result = connection_call(job.connection, send)
+        result = connection_call(job.connection, send, context)
     except ConnectionUnusable as exc:
         _release(item, outcome=str(exc))
         job_pause_for_reauth(job, reason=str(exc))
         return STOP
+    except PacingWait as exc:
+        _release(item, outcome=_("Waiting for the provider's rate limit to reset."))
+        return SliceOutcome(more=True, delay=exc.retry_after)
     except TooManyRequests as exc:
         _release(item, outcome=_("Rate limit reached; waiting for the provider's reset."))
         return SliceOutcome(more=True, delay=exc.retry_after)
@@ -193,8 +200,12 @@ def item_reconcile(
     """Decide an item whose send may or may not have happened, by reading the invoice back."""
     reason = cause.message if isinstance(cause, SmartBusinessError) else _("the worker stopped")
     try:
-        invoice = connection_call(job.connection, lambda api: api.invoice(item.document_id))
-    except (SmartBusinessError, ConnectionUnusable) as exc:
+        invoice = connection_call(
+            job.connection,
+            lambda api: api.invoice(item.document_id),
+            CallContext(job_id=job.pk, job_item_id=item.pk, max_wait=RECONCILE_MAX_PACING_WAIT),
+        )
+    except (SmartBusinessError, ConnectionUnusable, PacingWait) as exc:
         logger.info("item %s: could not reconcile: %s", item.pk, exc)
         invoice = {}
     became_sent = item.document_status == "DR" and invoice.get("status") not in (None, "DR")

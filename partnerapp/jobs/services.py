@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerapp.connections.models import Connection
-from partnerapp.connections.services import ConnectionUnusable, connection_call
+from partnerapp.connections.pacing import PacingWait
+from partnerapp.connections.services import CallContext, ConnectionUnusable, connection_call
 from partnerapp.jobs import states
 from partnerapp.jobs.models import Action, BatchJob, JobItem
 from partnerapp.smartbusiness.errors import NotFound, SmartBusinessError
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 Item = JobItem.State
 Job = BatchJob.Status
 MAX_SELECTION = 1000
+PREPARE_MAX_PACING_WAIT = 300.0
 
 
 class JobInputError(Exception):
@@ -88,12 +90,12 @@ def job_prepare(*, job_id: int) -> None:
             job, target=Job.PAUSED, pause_reason=BatchJob.PauseReason.NEEDS_REAUTH, error=str(exc)
         )
         return
-    except SmartBusinessError as exc:
+    except (SmartBusinessError, PacingWait) as exc:
         states.job_move(
             job,
             target=Job.FAILED,
             finished_at=timezone.now(),
-            error=_("Could not load the invoices: %(msg)s") % {"msg": exc.message},
+            error=_("Could not load the invoices: %(msg)s") % {"msg": str(exc)},
         )
         return
     with transaction.atomic():
@@ -106,7 +108,9 @@ def job_prepare(*, job_id: int) -> None:
 def _item_for(job: BatchJob, document_id: int) -> JobItem:
     try:
         invoice = connection_call(
-            job.connection, lambda api: api.invoice(document_id, with_=["contact"])
+            job.connection,
+            lambda api: api.invoice(document_id, with_=["contact"]),
+            CallContext(job_id=job.pk, max_wait=PREPARE_MAX_PACING_WAIT),
         )
     except NotFound:
         return JobItem(

@@ -103,3 +103,12 @@ def test_profile_scope_is_required(partner_browser, sandbox):
         allow_redirects=False,
     )
     assert response.status_code == 200 and "profile scope is needed" in response.text
+
+
+def test_a_state_older_than_ten_minutes_is_refused(partner_browser, sandbox, settings):
+    url = journeys.start_consent(partner_browser, sandbox.url, ["profile", "invoice"])
+    callback = journeys.owner_decides(partner_browser, url, owner_email=sandbox.owner.email)
+    settings.CONNECT_STATE_MAX_AGE_SECONDS = 0  # as if the owner took longer than allowed
+    page = partner_browser.get(callback)
+    assert page.status_code == 400 and "expired" in page.text
+    assert not Connection.objects.exists()

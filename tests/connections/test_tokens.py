@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from partnerapp.connections import tasks
 from partnerapp.connections.models import Connection
 from partnerapp.connections.services import (
     ConnectionUnusable,
@@ -13,7 +14,9 @@ from partnerapp.connections.services import (
     connection_disconnect,
 )
 from partnerapp.sandbox.models import AccessToken, Grant, RefreshToken
+from partnerapp.sandbox.seeding import seed_owner
 from partnerapp.sandbox.services import grant_revoke
+from tests.journeys import OWNER_PASSWORD
 
 
 def expire(connection: Connection) -> Connection:
@@ -77,3 +80,49 @@ def test_tokens_never_reach_the_logs(connect, caplog):
     connection.refresh_from_db()
     text = caplog.text
     assert connection.access_token not in text and connection.refresh_token not in text
+
+
+def test_a_revoked_grant_emails_the_partner_user(connect, sandbox, partner, mailoutbox):
+    connection = connect()
+    grant_revoke(Grant.objects.get(owner=sandbox.owner))
+    with pytest.raises(ConnectionUnusable):
+        connection_call(expire(connection), lambda api: api.owner())
+    assert len(mailoutbox) == 1
+    mail = mailoutbox[0]
+    assert mail.to == [partner.email] and "needs to be reconnected" in mail.subject
+    assert f"/connections/{connection.pk}/" in mail.body
+
+
+def test_the_daily_check_refreshes_idle_connections_and_records_health(connect, sandbox):
+    fresh, idle = connect(), connect(owner=second_owner(sandbox))
+    a_day_ago = timezone.now() - timedelta(hours=25)
+    Connection.objects.filter(pk=idle.pk).update(last_refreshed_at=a_day_ago)
+    Connection.objects.filter(pk=fresh.pk).update(last_refreshed_at=timezone.now())
+    assert tasks.refresh_idle_connections() == {"refreshed": 1, "needs_reauth": 0, "failed": 0}
+    idle.refresh_from_db()
+    assert idle.last_refreshed_at > a_day_ago and idle.health_checked_at is not None
+
+
+def test_the_daily_check_finds_revoked_grants(connect, sandbox, mailoutbox):
+    connection = connect()
+    Connection.objects.filter(pk=connection.pk).update(
+        last_refreshed_at=timezone.now() - timedelta(days=2)
+    )
+    grant_revoke(Grant.objects.get(owner=sandbox.owner))
+    assert tasks.refresh_idle_connections()["needs_reauth"] == 1
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.NEEDS_REAUTH and len(mailoutbox) == 1
+
+
+def second_owner(sandbox):
+    owner, _ = seed_owner(
+        email="second@sandbox.example",
+        password=OWNER_PASSWORD,
+        name="Marco",
+        surname="Rossi",
+        company="Rossi SA",
+        invoices=5,
+        seed=1,
+        today=timezone.localdate(),
+    )
+    return owner

@@ -1,0 +1,88 @@
+"""The one limiter: a per-connection permit count shared by every worker, in the database.
+
+The provider limits calls per account in fixed windows and reports the window in
+`X-Rate-Limit-Limit/Remaining/Reset`. We mirror that window on the Connection row:
+
+- taking a permit is one conditional UPDATE (remaining - 1 where remaining > 0 or
+  unknown), so concurrent workers on any host never spend more than the window has;
+- when our copy of the window has ended, the next permit opens a new one with the
+  full limit; the first response of that window tells us when it ends;
+- every response lowers our count to what the provider reports (never raises it:
+  calls we have permitted may still be in flight and not yet counted there).
+
+While the known remaining budget is 0, no call is made until the reset.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Least
+from django.utils import timezone
+
+from partnerapp.connections.models import Connection
+from partnerapp.smartbusiness.ratelimit import RateLimit
+
+UNKNOWN_WINDOW_POLL = 1.0  # seconds to wait when the budget is spent and the reset unknown
+
+
+class PacingWait(Exception):
+    """The connection's rate budget is spent; try again in `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limit budget spent; next call in {retry_after:.1f} s")
+        self.retry_after = retry_after
+
+
+def permit_take(connection_id: int) -> float:
+    """Take one permit. Returns 0 when granted, else the seconds until one may be."""
+    now = timezone.now()
+    # A window we saw has ended: the next one starts with the full limit.
+    Connection.objects.filter(pk=connection_id, rate_limit_reset_at__lte=now).update(
+        rate_limit_remaining=F("rate_limit_limit"), rate_limit_reset_at=None
+    )
+    granted = (
+        Connection.objects.filter(pk=connection_id)
+        .filter(Q(rate_limit_remaining__isnull=True) | Q(rate_limit_remaining__gt=0))
+        .update(rate_limit_remaining=F("rate_limit_remaining") - 1)  # NULL stays NULL
+    )
+    if granted:
+        return 0.0
+    reset_at = (
+        Connection.objects.filter(pk=connection_id)
+        .values_list("rate_limit_reset_at", flat=True)
+        .first()
+    )
+    if reset_at is None:
+        return UNKNOWN_WINDOW_POLL
+    return max(0.05, (reset_at - now).total_seconds())
+
+
+def pace(connection_id: int, *, max_wait: float) -> None:
+    """Block until a permit is granted, waiting at most `max_wait` seconds in total.
+
+    Raises PacingWait (nothing was sent) when the wait would be longer: a batch job
+    then yields its worker and comes back at the reset instead of sleeping in it.
+    """
+    deadline = time.monotonic() + max_wait
+    while True:
+        wait = permit_take(connection_id)
+        if wait == 0:
+            return
+        if time.monotonic() + wait > deadline:
+            raise PacingWait(wait)
+        time.sleep(wait)
+
+
+def window_record(connection_id: int, rate_limit: RateLimit) -> None:
+    """Fold the provider's headers into our copy of the window."""
+    reset_at = timezone.now() + timedelta(seconds=rate_limit.reset)
+    Connection.objects.filter(pk=connection_id).update(
+        rate_limit_limit=rate_limit.limit,
+        rate_limit_remaining=Least(
+            Coalesce(F("rate_limit_remaining"), rate_limit.remaining), rate_limit.remaining
+        ),
+        rate_limit_reset_at=Coalesce(F("rate_limit_reset_at"), reset_at),
+    )
