@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from partnerapp.connections import requestlog
 from partnerapp.connections.models import Connection
 from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import ConnectionUnusable, connection_call
@@ -19,6 +20,7 @@ from partnerapp.smartbusiness.errors import SmartBusinessError
 
 INVOICES_PER_PAGE = 25
 ITEMS_PER_PAGE = 50
+REQUEST_LOG_PER_PAGE = 50
 
 
 def overview(request: HttpRequest) -> HttpResponse:
@@ -35,6 +37,25 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk, user=request.user)
     recent = jobs.jobs_for(request.user).filter(connection=connection)[:10]
     return render(request, "dashboard/connection.html", {"connection": connection, "jobs": recent})
+
+
+@login_required
+def request_log(request: HttpRequest, pk: int) -> HttpResponse:
+    """A connection's calls to the provider, filterable by status and X-Request-Id."""
+    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    status = request.GET.get("status", "")[:8]
+    request_id = request.GET.get("request_id", "")[:64]
+    entries = requestlog.entries_for(connection, status=status, request_id=request_id)
+    page = Paginator(entries, REQUEST_LOG_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "connection": connection,
+        "page": page,
+        "status": status,
+        "request_id": request_id,
+        "status_choices": ["2xx", "4xx", "5xx", "429", "none"],
+        "query": _query_without_page(request),
+    }
+    return render(request, "dashboard/request_log.html", context)
 
 
 @login_required

@@ -29,8 +29,9 @@ def expired(connection: Connection) -> Connection:
 
 
 def spawn(connection: Connection, settings, *flags: str) -> subprocess.Popen:
+    """A connection_worker process, started and waiting for "go" on its stdin."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.connections.refresh_worker", str(connection.pk), *flags],
+        [sys.executable, "-m", "tests.connections.connection_worker", str(connection.pk), *flags],
         cwd=ROOT,
         env=worker_env(settings.SMARTBUSINESS_BASE_URL),
         text=True,

@@ -5,9 +5,11 @@ import re
 import pytest
 from django.urls import reverse
 
+from partnerapp.connections.services import connection_call
 from partnerapp.jobs.models import BatchJob
 from partnerapp.sandbox.models import Grant
 from partnerapp.sandbox.services import grant_revoke
+from partnerapp.smartbusiness.errors import NotFound
 from tests.jobs.factories import ConnectionFactory, JobFactory
 
 
@@ -102,3 +104,30 @@ def test_a_refused_form_keeps_the_ticked_boxes(client, connect, partner):
     shown = re.findall(r'name="invoices" value="(\d+)"', client.get(url).content.decode())[:2]
     html = client.post(url, {"invoices": shown, "subject": "", "body": "B"}).content.decode()
     assert all(re.search(rf'value="{i}" id="invoice-{i}"[^>]*checked', html) for i in shown)
+
+
+def test_the_request_log_lists_every_call_with_filters(client, connect, partner):
+    connection = connect()
+    client.force_login(partner)
+    client.get(reverse("dashboard:invoices", args=[connection.pk]))
+    with pytest.raises(NotFound):
+        connection_call(connection, lambda api: api.invoice(999999))
+    ok, missing = connection.calls.get(status=200), connection.calls.get(status=404)
+    url = reverse("dashboard:request_log", args=[connection.pk])
+
+    def rows(**params) -> str:
+        html = client.get(url, params).content.decode()
+        return html, html.count('data-testid="log-row"')
+
+    everything, count = rows()
+    assert count == 2 and "GET /receivables/invoices" in everything
+    assert ok.request_id in everything and missing.request_id in everything
+    assert rows(request_id=missing.request_id[:8])[1] == 1
+    assert rows(status="4xx")[1] == 1 and rows(status="2xx")[1] == 1
+    assert rows(status="5xx")[1] == 0
+
+
+def test_an_outsider_cannot_read_the_request_log(client, connect, outsider):
+    connection = connect()
+    client.force_login(outsider)
+    assert client.get(reverse("dashboard:request_log", args=[connection.pk])).status_code == 404

@@ -1,9 +1,11 @@
-"""A separate process that uses a connection, for the concurrency and crash tests.
+"""A separate process that uses a connection, for the concurrency, pacing and crash tests.
 
-    python -m tests.connections.refresh_worker <connection_id> [--die-before-commit]
+    python -m tests.connections.connection_worker <connection_id> [--calls N]
+                                                   [--die-before-commit]
 
 Prints "ready", waits for a line on stdin (so many processes start together), makes
-one API call through the connection and prints "ok <owner id>" or "error <type>".
+N API calls (default 1) through the connection — paced by the shared limiter — and
+prints "ok <owner id>" or "error <type>: <message>".
 With --die-before-commit it stops right after the provider returned a new token pair
 and before the pair is saved, prints "got-new-pair" and waits to be killed.
 """
@@ -19,7 +21,9 @@ import django
 django.setup()
 
 from partnerapp.connections.models import Connection  # noqa: E402
-from partnerapp.connections.services import connection_call  # noqa: E402
+from partnerapp.connections.services import CallContext, connection_call  # noqa: E402
+
+PATIENT = CallContext(max_wait=600)  # wait for the rate-limit reset instead of giving up
 
 
 def hang_before_commit(self, *args, **kwargs):
@@ -31,10 +35,13 @@ def main() -> None:
     connection_id = int(sys.argv[1])
     if "--die-before-commit" in sys.argv:
         Connection.save = hang_before_commit
+    calls = int(sys.argv[sys.argv.index("--calls") + 1]) if "--calls" in sys.argv else 1
     print("ready", flush=True)
     sys.stdin.readline()
     try:
-        owner = connection_call(Connection.objects.get(pk=connection_id), lambda api: api.owner())
+        for _call in range(calls):
+            connection = Connection.objects.get(pk=connection_id)
+            owner = connection_call(connection, lambda api: api.owner(), PATIENT)
     except Exception as exc:
         print(f"error {type(exc).__name__}: {exc}", flush=True)
         return
