@@ -235,6 +235,9 @@ REQUEST_LOG_RETENTION_DAYS = envint("REQUEST_LOG_RETENTION_DAYS", "30")
 JOB_CONCURRENCY_PER_CONNECTION = envint("JOB_CONCURRENCY_PER_CONNECTION", "4")
 JOB_SLICE_SECONDS = envfloat("JOB_SLICE_SECONDS", "5")
 JOB_STALE_SENDING_SECONDS = envint("JOB_STALE_SENDING_SECONDS", "120")
+JOB_SWEEP_INTERVAL = envfloat("JOB_SWEEP_INTERVAL", "60")
+JOB_SECONDS_PER_CALL = envfloat("JOB_SECONDS_PER_CALL", "0.3")  # for ETAs only
+SMARTBUSINESS_RATE_LIMIT_PERIOD = envint("SMARTBUSINESS_RATE_LIMIT_PERIOD", "3600")  # for ETAs
 
 # The sandbox provider (mounted under /sandbox/ in this server).
 SANDBOX_ENABLED = envbool("SANDBOX_ENABLED", "False" if PRODUCTION else "True")
@@ -268,7 +271,8 @@ CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", "360")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "jobs-sweep": {"task": "partnerapp.jobs.tasks.sweep", "schedule": 60.0},
+    "jobs-sweep": {"task": "partnerapp.jobs.tasks.sweep", "schedule": JOB_SWEEP_INTERVAL},
+    "jobs-schedules": {"task": "partnerapp.jobs.tasks.schedules_tick", "schedule": 30.0},
     "connections-refresh-idle": {
         "task": "partnerapp.connections.tasks.refresh_idle_connections",
         "schedule": 3600.0,

@@ -50,6 +50,14 @@ class SendInvoicesForm(forms.Form):
     )
     receipt = forms.BooleanField(label=_("Send a receipt instead of the invoice"), required=False)
     sender = forms.ChoiceField(label=_("From"), choices=SENDER_CHOICES, required=False)
+    resend = forms.BooleanField(
+        label=_("Resend: also send invoices that were already sent"), required=False
+    )
+
+    def email_parameters(self) -> dict:
+        data = self.cleaned_data
+        keys = ("subject", "body", "receipt", "sender", "resend")
+        return {key: data[key] for key in keys}
 
     def __init__(self, *args, invoice_ids: list[int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from partnerapp.dashboard import views
+from partnerapp.dashboard import job_views, views
 
 app_name = "dashboard"
 
@@ -9,7 +9,9 @@ urlpatterns = [
     path("connections/<int:pk>/", views.connection_detail, name="connection"),
     path("connections/<int:pk>/invoices/", views.invoices, name="invoices"),
     path("connections/<int:pk>/requests/", views.request_log, name="request_log"),
-    path("jobs/", views.job_list, name="jobs"),
-    path("jobs/<int:pk>/", views.job_detail, name="job"),
-    path("jobs/<int:pk>/progress/", views.job_progress, name="job_progress"),
+    path("jobs/", job_views.job_list, name="jobs"),
+    path("jobs/<int:pk>/", job_views.job_detail, name="job"),
+    path("jobs/<int:pk>/progress/", job_views.job_progress, name="job_progress"),
+    path("jobs/<int:pk>/export.csv", job_views.job_export, name="job_export"),
+    path("jobs/<int:pk>/<slug:command>/", job_views.job_control, name="job_control"),
 ]

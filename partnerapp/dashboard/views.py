@@ -14,7 +14,6 @@ from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import ConnectionUnusable, connection_call
 from partnerapp.dashboard.forms import InvoiceFilterForm, SendInvoicesForm
 from partnerapp.jobs import services as jobs
-from partnerapp.jobs.models import JobItem
 from partnerapp.smartbusiness.client import Filter, Page
 from partnerapp.smartbusiness.errors import SmartBusinessError
 
@@ -72,16 +71,12 @@ def invoices(request: HttpRequest, pk: int) -> HttpResponse:
     form = SendInvoicesForm(request.POST or None, invoice_ids=shown_ids)
     if request.method == "POST" and form.is_valid():
         try:
-            job = jobs.job_create_invoice_emails(
+            job = jobs.job_create(
                 user=request.user,
                 connection=connection,
-                invoice_ids=form.cleaned_data["invoices"],
-                template=jobs.EmailTemplate(
-                    subject=form.cleaned_data["subject"],
-                    body=form.cleaned_data["body"],
-                    receipt=form.cleaned_data["receipt"],
-                    sender=form.cleaned_data["sender"],
-                ),
+                action="invoice.send_by_email",
+                selection_spec={"ids": form.cleaned_data["invoices"]},
+                parameters=form.email_parameters(),
             )
         except jobs.JobInputError as exc:
             form.add_error(None, str(exc))
@@ -130,38 +125,3 @@ def _query_without_page(request: HttpRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
-
-
-@login_required
-def job_list(request: HttpRequest) -> HttpResponse:
-    paginator = Paginator(jobs.jobs_for(request.user), 25)
-    page = paginator.get_page(request.GET.get("page"))
-    rows = [(job, jobs.job_counts(job)) for job in page]
-    return render(request, "dashboard/jobs.html", {"page": page, "rows": rows})
-
-
-def _job_context(request: HttpRequest, pk: int) -> dict:
-    job = get_object_or_404(jobs.jobs_for(request.user), pk=pk)
-    state = request.GET.get("state", "")
-    items = job.items.all()
-    if state in JobItem.State.values:
-        items = items.filter(state=state)
-    page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
-    return {
-        "job": job,
-        "counts": jobs.job_counts(job),
-        "items": page,
-        "state": state,
-        "states": JobItem.State.choices,
-    }
-
-
-@login_required
-def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "dashboard/job.html", _job_context(request, pk))
-
-
-@login_required
-def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The live part of the job page, polled by htmx while the job runs."""
-    return render(request, "dashboard/_job_progress.html", _job_context(request, pk))

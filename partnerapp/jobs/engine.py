@@ -1,4 +1,4 @@
-"""Running a job: claim an item, send it, record the outcome — at most once per item.
+"""Running a job: claim an item, act on it, record the outcome — at most once per item.
 
 The claim is one conditional UPDATE (pending → sending). The call to the
 provider happens outside any transaction, and its outcome is written right
@@ -6,12 +6,17 @@ after. When the outcome is unknown (5xx, a lost response, a crash between
 claim and record) the item is reconciled by reading the document back: a
 draft that became "sent" is `sent`; anything else is `uncertain` and waits for
 a person. Nothing is re-sent automatically.
+
+Work happens in slices of JOB_SLICE_SECONDS: a slice holds one of the account's
+work slots, then re-enqueues itself behind every other job's slices, so a huge
+job of one account never starves a small job of another.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,9 +27,8 @@ from django.utils.translation import gettext as _
 
 from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import CallContext, ConnectionUnusable, connection_call
-from partnerapp.jobs import states
+from partnerapp.jobs import notifications, slots, states
 from partnerapp.jobs.models import BatchJob, JobItem
-from partnerapp.smartbusiness.client import DocumentKind, EmailSender, Recipient
 from partnerapp.smartbusiness.errors import (
     ApiError,
     ConnectFailed,
@@ -40,6 +44,7 @@ Job = BatchJob.Status
 CONNECT_RETRY_DELAYS = (5, 15, 60)  # seconds; then the item fails
 SEND_MAX_PACING_WAIT = 2.0  # longer waits end the slice and come back at the reset
 RECONCILE_MAX_PACING_WAIT = 120.0  # a verdict on an unclear send is worth waiting for
+SLOT_BUSY_DELAY = 1.0  # all of the account's slots are taken: look again in a second
 
 
 @dataclass(frozen=True)
@@ -52,8 +57,8 @@ STOP = SliceOutcome(more=False)
 
 
 def job_work(*, job_id: int, seconds: float) -> SliceOutcome:
-    """Send items of one job for up to `seconds`; then yield the worker to other jobs."""
-    job = BatchJob.objects.select_related("connection").get(pk=job_id)
+    """Act on items of one job for up to `seconds`, holding one of the account's slots."""
+    job = BatchJob.objects.select_related("connection", "user").get(pk=job_id)
     if job.status == Job.QUEUED:
         states.job_move(
             job,
@@ -63,7 +68,17 @@ def job_work(*, job_id: int, seconds: float) -> SliceOutcome:
         )
     if job.status != Job.RUNNING:
         return STOP
-    deadline = time.monotonic() + seconds
+    holder = uuid.uuid4().hex
+    lease = seconds + 2 * settings.SMARTBUSINESS_READ_TIMEOUT + RECONCILE_MAX_PACING_WAIT
+    if not slots.slot_take(job.connection_id, holder=holder, seconds=lease):
+        return SliceOutcome(more=True, delay=SLOT_BUSY_DELAY)
+    try:
+        return _work(job, deadline=time.monotonic() + seconds)
+    finally:
+        slots.slot_release(job.connection_id, holder=holder)
+
+
+def _work(job: BatchJob, *, deadline: float) -> SliceOutcome:
     while time.monotonic() < deadline:
         BatchJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
         if _job_status(job) != Job.RUNNING:  # paused or cancelled meanwhile
@@ -71,7 +86,7 @@ def job_work(*, job_id: int, seconds: float) -> SliceOutcome:
         item = item_claim_next(job)
         if item is None:
             return _wait_or_finish(job)
-        outcome = item_send(job, item)
+        outcome = item_perform(job, item)
         if outcome is not None:
             return outcome
     return SliceOutcome(more=True)
@@ -104,29 +119,24 @@ def _wait_or_finish(job: BatchJob) -> SliceOutcome:
         wait = (waiting.not_before - timezone.now()).total_seconds() if waiting.not_before else 0
         return SliceOutcome(more=True, delay=max(0.5, wait))
     if not job.items.filter(state=Item.SENDING).exists():
-        states.job_move(job, target=Job.DONE, sources={Job.RUNNING}, finished_at=timezone.now())
+        job_finish(job)
     return STOP
 
 
-def item_send(job: BatchJob, item: JobItem) -> SliceOutcome | None:
-    """Send one claimed item and record what happened. A SliceOutcome stops the slice."""
-    params = job.parameters
-    recipients = [Recipient(email=item.recipient_email, name=item.recipient_name)]
+def job_finish(job: BatchJob) -> None:
+    if states.job_move(job, target=Job.DONE, sources={Job.RUNNING}, finished_at=timezone.now()):
+        from partnerapp.jobs.services import job_counts
 
-    def send(api):
-        return api.send_by_email(
-            DocumentKind.INVOICE,
-            item.document_id,
-            subject=params["subject"],
-            body=params["body"],
-            recipients=recipients,
-            receipt=bool(params.get("receipt")),
-            sender=EmailSender(params["sender"]) if params.get("sender") else None,
-        )
+        notifications.job_finished_notify(job, job_counts(job))
 
+
+def item_perform(job: BatchJob, item: JobItem) -> SliceOutcome | None:
+    """Act on one claimed item and record what happened. A SliceOutcome ends the slice."""
     context = CallContext(job_id=job.pk, job_item_id=item.pk, max_wait=SEND_MAX_PACING_WAIT)
     try:
-        result = connection_call(job.connection, send, context)
+        result = connection_call(
+            job.connection, lambda api: job.spec.perform(api, item, job.parameters), context
+        )
     except ConnectionUnusable as exc:
         _release(item, outcome=str(exc))
         job_pause_for_reauth(job, reason=str(exc))
@@ -194,34 +204,27 @@ def _finish(
     states.item_move(JobItem.objects.filter(pk=item.pk), source=source, target=state, **changes)
 
 
-def item_reconcile(
-    job: BatchJob, item: JobItem, *, cause: Exception | None, source: str = Item.SENDING
-) -> str:
-    """Decide an item whose send may or may not have happened, by reading the invoice back."""
+def item_reconcile(job: BatchJob, item: JobItem, *, cause: Exception | None) -> str:
+    """Decide an item whose call may or may not have happened, by reading the document back."""
     reason = cause.message if isinstance(cause, SmartBusinessError) else _("the worker stopped")
+    context = CallContext(job_id=job.pk, job_item_id=item.pk, max_wait=RECONCILE_MAX_PACING_WAIT)
     try:
-        invoice = connection_call(
-            job.connection,
-            lambda api: api.invoice(item.document_id),
-            CallContext(job_id=job.pk, job_item_id=item.pk, max_wait=RECONCILE_MAX_PACING_WAIT),
+        document = connection_call(
+            job.connection, lambda api: api.document(job.spec.kind, item.document_id), context
         )
+        after = str(document.get("status", ""))
     except (SmartBusinessError, ConnectionUnusable, PacingWait) as exc:
         logger.info("item %s: could not reconcile: %s", item.pk, exc)
-        invoice = {}
-    became_sent = item.document_status == "DR" and invoice.get("status") not in (None, "DR")
-    state = Item.SENT if became_sent else Item.UNCERTAIN
+        after = None
+    took_effect = job.spec.took_effect(item.document_status, after, job.parameters)
+    state = Item.SENT if took_effect else Item.UNCERTAIN
     outcome = (
-        _("Confirmed sent after an unclear answer (%(reason)s).")
-        if became_sent
-        else _("Unclear whether it was sent (%(reason)s); not re-sent automatically. Review it.")
+        _("Confirmed done after an unclear answer (%(reason)s).")
+        if took_effect
+        else _("Unclear whether it was done (%(reason)s); not repeated automatically. Review it.")
     ) % {"reason": reason}
-    _finish(
-        item,
-        state,
-        outcome=outcome,
-        error=cause if isinstance(cause, SmartBusinessError) else None,
-        source=source,
-    )
+    error = cause if isinstance(cause, SmartBusinessError) else None
+    _finish(item, state, outcome=outcome, error=error)
     return state
 
 
@@ -232,13 +235,15 @@ def _failure_sentence(exc: SmartBusinessError) -> str:
 
 
 def job_pause_for_reauth(job: BatchJob, *, reason: str) -> None:
-    states.job_move(
+    paused = states.job_move(
         job,
         target=Job.PAUSED,
         sources={Job.RUNNING, Job.QUEUED},
         pause_reason=BatchJob.PauseReason.NEEDS_REAUTH,
         error=reason,
     )
+    if paused:
+        notifications.job_paused_notify(job)
 
 
 def sweep_stale_sending(*, older_than: int | None = None) -> int:

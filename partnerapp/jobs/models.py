@@ -12,10 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerapp.connections.models import Connection
-
-
-class Action(models.TextChoices):
-    INVOICE_SEND_BY_EMAIL = "invoice.send_by_email", _("Send invoices by email")
+from partnerapp.jobs.actions import ACTION_CHOICES, action_for
 
 
 class BatchJob(models.Model):
@@ -37,14 +34,18 @@ class BatchJob(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs"
     )
     connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="jobs")
-    action = models.CharField(max_length=40, choices=Action.choices)
+    action = models.CharField(max_length=40, choices=ACTION_CHOICES)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     pause_reason = models.CharField(max_length=20, choices=PauseReason.choices, blank=True)
-    # What to act on: {"ids": [...]}; resolved into items by the prepare step.
+    # What to act on: {"ids": [...], "filter": {status, date_from, date_to, contact_id, q}};
+    # resolved into items by the prepare step.
     selection = models.JSONField(default=dict)
-    # The action's arguments, e.g. {"subject", "body", "receipt", "sender"}.
+    # The action's arguments, e.g. {"subject", "body", "receipt", "sender", "resend"}.
     parameters = models.JSONField(default=dict)
-    auto_start = models.BooleanField(default=True)
+    auto_start = models.BooleanField(default=False)  # False: wait for the preview's confirm
+    schedule_run = models.OneToOneField(
+        "ScheduleRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="job"
+    )
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     prepared_at = models.DateTimeField(null=True, blank=True)
@@ -57,7 +58,11 @@ class BatchJob(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"]), models.Index(fields=["status"])]
 
     def __str__(self) -> str:
-        return f"{self.get_action_display()} #{self.pk}"
+        return f"{self.spec.label} #{self.pk}"
+
+    @property
+    def spec(self):
+        return action_for(self.action)
 
     @property
     def is_finished(self) -> bool:
@@ -77,6 +82,8 @@ class JobItem(models.Model):
     document_id = models.BigIntegerField()
     document_number = models.CharField(max_length=40, blank=True)
     document_status = models.CharField(max_length=4, blank=True)  # when prepared
+    # What the preview renders: number, dates, total, currency, language, contact fields.
+    snapshot = models.JSONField(default=dict, blank=True)
     contact_name = models.CharField(max_length=200, blank=True)
     recipient_email = models.CharField(max_length=254, blank=True)
     recipient_name = models.CharField(max_length=200, blank=True)
@@ -99,3 +106,66 @@ class JobItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_number or self.document_id} ({self.state})"
+
+
+class SendSlot(models.Model):
+    """One of a connection's JOB_CONCURRENCY_PER_CONNECTION work slots (a lease).
+
+    A work slice holds a slot while it sends; a crashed worker's slot frees itself
+    when its lease expires. This caps concurrent calls per account across all jobs.
+    """
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="slots")
+    number = models.PositiveSmallIntegerField()
+    holder = models.CharField(max_length=64, blank=True)
+    leased_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "number"], name="slot_per_connection")
+        ]
+
+    def __str__(self) -> str:
+        return f"slot {self.number} of {self.connection_id}"
+
+
+class Schedule(models.Model):
+    """A recurring job: at each cron slot, one normal job with the same action and filter."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="schedules"
+    )
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="schedules")
+    name = models.CharField(max_length=200)
+    action = models.CharField(max_length=40, choices=ACTION_CHOICES)
+    cron = models.CharField(max_length=100, help_text=_("e.g. 0 8 * * 1-5: weekdays at 08:00"))
+    time_zone = models.CharField(max_length=64, default="Europe/Zurich")
+    # A filter whose dates may be "today": resolved to the slot's date at each run.
+    selection = models.JSONField(default=dict)
+    parameters = models.JSONField(default=dict)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_slot_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScheduleRun(models.Model):
+    """One cron slot of a schedule. Unique per slot: a repeated tick cannot run it twice."""
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="runs")
+    slot_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-slot_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "slot_at"], name="one_run_per_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule} at {self.slot_at}"

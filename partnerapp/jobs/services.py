@@ -1,6 +1,6 @@
-"""Batch jobs: create, prepare (resolve the selection into items), start, control, read.
+"""Batch jobs: create, prepare (resolve the selection into items), preview, control, read.
 
-Sending itself lives in `engine.py`. Nothing here sends anything.
+Sending itself lives in `engine.py`. Nothing here calls an irreversible action.
 """
 
 from __future__ import annotations
@@ -17,16 +17,18 @@ from django.utils.translation import gettext as _
 
 from partnerapp.connections.models import Connection
 from partnerapp.connections.pacing import PacingWait
-from partnerapp.connections.services import CallContext, ConnectionUnusable, connection_call
-from partnerapp.jobs import states
-from partnerapp.jobs.models import Action, BatchJob, JobItem
-from partnerapp.smartbusiness.errors import NotFound, SmartBusinessError
+from partnerapp.connections.services import CallContext, ConnectionUnusable
+from partnerapp.jobs import notifications, selection, states
+from partnerapp.jobs.actions import CHANGE_STATUS, SEND_BY_EMAIL, ActionSpec, action_for
+from partnerapp.jobs.models import BatchJob, JobItem
+from partnerapp.smartbusiness.errors import SmartBusinessError
+from partnerapp.smartbusiness.placeholders import unknown_placeholders
 
 logger = logging.getLogger(__name__)
 Item = JobItem.State
 Job = BatchJob.Status
-MAX_SELECTION = 1000
-PREPARE_MAX_PACING_WAIT = 300.0
+PREPARE_MAX_PACING_WAIT = 30.0
+CHANGEABLE_STATUSES = {"DR", "S", "P", "PP", "R1", "R2", "R3", "R", "DC", "C"}
 
 
 class JobInputError(Exception):
@@ -34,127 +36,260 @@ class JobInputError(Exception):
 
 
 @dataclass(frozen=True)
-class EmailTemplate:
-    subject: str
-    body: str
-    receipt: bool = False
-    sender: str = ""  # "" = the company's default; CO, U, S or CE
+class PrepareLater:
+    """Preparation paused for the provider's rate limit; run it again in `delay` seconds."""
+
+    delay: float
 
 
-def job_create_invoice_emails(
-    *, user, connection: Connection, invoice_ids: list[int], template: EmailTemplate
+def _tasks():
+    from partnerapp.jobs import tasks  # tasks import services: import at use
+
+    return tasks
+
+
+# -- creating ---------------------------------------------------------------------------------
+
+
+def job_create(
+    *,
+    user,
+    connection: Connection,
+    action: str,
+    selection_spec: dict,
+    parameters: dict,
+    auto_start: bool = False,
+    schedule_run=None,
 ) -> BatchJob:
-    """A draft job sending `invoice_ids` by email; preparation starts after commit."""
+    """A draft job; its preparation (reading the selected documents) starts after commit."""
+    spec = action_for(action)
     if connection.user_id != user.pk:
         raise JobInputError(_("This connection is not yours."))
     if not connection.is_usable:
         raise JobInputError(_("Reconnect this account before starting a job."))
-    ids = list(dict.fromkeys(int(i) for i in invoice_ids))
-    if not ids:
-        raise JobInputError(_("Select at least one invoice."))
-    if len(ids) > MAX_SELECTION:
-        raise JobInputError(_("Select at most %(n)d invoices at once.") % {"n": MAX_SELECTION})
-    if not template.subject.strip() or not template.body.strip():
-        raise JobInputError(_("Subject and message must not be empty."))
+    _check_selection(selection_spec)
+    _check_parameters(spec, parameters)
     with transaction.atomic():
         job = BatchJob.objects.create(
             user=user,
             connection=connection,
-            action=Action.INVOICE_SEND_BY_EMAIL,
-            selection={"ids": ids},
-            parameters={
-                "subject": template.subject,
-                "body": template.body,
-                "receipt": template.receipt,
-                "sender": template.sender,
-            },
+            action=action,
+            selection=selection_spec,
+            parameters=parameters,
+            auto_start=auto_start,
+            schedule_run=schedule_run,
         )
-        from partnerapp.jobs import tasks  # tasks import services: import at use
-
-        transaction.on_commit(lambda: tasks.job_prepare.delay(job.pk))
+        transaction.on_commit(lambda: _tasks().job_prepare.delay(job.pk))
     return job
 
 
-def job_prepare(*, job_id: int) -> None:
-    """Resolve the selection into items (reads only), then start the job if asked to.
+def _check_selection(spec: dict) -> None:
+    ids = spec.get("ids") or []
+    if not ids and spec.get("filter") is None:
+        raise JobInputError(_("Select at least one document, or a filter."))
+    if len(ids) > selection.MAX_IDS:
+        raise JobInputError(
+            _("Select at most %(n)d documents by hand; use a filter for more.")
+            % {"n": selection.MAX_IDS}
+        )
+    unknown = set(spec.get("filter") or {}) - set(selection.FILTER_KEYS)
+    if unknown:
+        raise JobInputError(_("Unknown filter field: %(f)s") % {"f": sorted(unknown)[0]})
+    try:
+        selection.provider_filter(spec.get("filter") or {}, today=timezone.localdate())
+    except (ValueError, TypeError) as exc:
+        raise JobInputError(_("The filter has an invalid date or contact.")) from exc
 
-    Safe to run twice: items are unique per document.
+
+def _check_parameters(spec: ActionSpec, params: dict) -> None:
+    if spec.operation == SEND_BY_EMAIL:
+        if not str(params.get("subject", "")).strip() or not str(params.get("body", "")).strip():
+            raise JobInputError(_("Subject and message must not be empty."))
+        unknown = unknown_placeholders(params["subject"] + params["body"])
+        if unknown:
+            raise JobInputError(
+                _("Unknown placeholder %(p)s; check the spelling.") % {"p": unknown[0]}
+            )
+    if spec.operation == CHANGE_STATUS and params.get("status") not in CHANGEABLE_STATUSES:
+        raise JobInputError(_("Choose the status to change to."))
+
+
+# -- preparing --------------------------------------------------------------------------------
+
+
+def job_prepare(*, job_id: int) -> PrepareLater | None:
+    """Resolve the selection into items, page by page; start the job if it auto-starts.
+
+    Safe to run again after a crash or a rate-limit pause: items are unique per document.
     """
     job = BatchJob.objects.select_related("connection").get(pk=job_id)
     if job.status != Job.DRAFT or job.prepared_at:
-        return
+        return None
+    context = CallContext(job_id=job.pk, max_wait=PREPARE_MAX_PACING_WAIT)
+    today = timezone.localdate()
     try:
-        items = [_item_for(job, document_id) for document_id in job.selection.get("ids", [])]
+        for documents in selection.pages(job, job.spec.kind, today=today, context=context):
+            JobItem.objects.bulk_create(_items_for(job, documents), ignore_conflicts=True)
+    except PacingWait as wait:
+        return PrepareLater(delay=wait.retry_after)
     except ConnectionUnusable as exc:
         states.job_move(
-            job, target=Job.PAUSED, pause_reason=BatchJob.PauseReason.NEEDS_REAUTH, error=str(exc)
+            job, target=Job.PAUSED, error=str(exc), pause_reason=BatchJob.PauseReason.NEEDS_REAUTH
         )
-        return
-    except (SmartBusinessError, PacingWait) as exc:
-        states.job_move(
-            job,
-            target=Job.FAILED,
-            finished_at=timezone.now(),
-            error=_("Could not load the invoices: %(msg)s") % {"msg": str(exc)},
-        )
-        return
-    with transaction.atomic():
-        JobItem.objects.bulk_create(items, ignore_conflicts=True)
-        BatchJob.objects.filter(pk=job.pk).update(prepared_at=timezone.now())
+        return None
+    except SmartBusinessError as exc:
+        message = _("Could not read the selected documents: %(m)s") % {"m": exc.message}
+        states.job_move(job, target=Job.FAILED, finished_at=timezone.now(), error=message)
+        return None
+    BatchJob.objects.filter(pk=job.pk).update(prepared_at=timezone.now())
+    job.prepared_at = timezone.now()
     if job.auto_start:
         job_start(job=job)
+    return None
 
 
-def _item_for(job: BatchJob, document_id: int) -> JobItem:
-    try:
-        invoice = connection_call(
-            job.connection,
-            lambda api: api.invoice(document_id, with_=["contact"]),
-            CallContext(job_id=job.pk, max_wait=PREPARE_MAX_PACING_WAIT),
+def _items_for(job: BatchJob, documents: list[dict]) -> list[JobItem]:
+    spec, params = job.spec, job.parameters
+    ids = [int(d["id"]) for d in documents]
+    done_before = set()
+    if spec.sends and not params.get("resend"):
+        done_before = set(
+            JobItem.objects.filter(
+                job__connection=job.connection,
+                job__action=job.action,
+                document_id__in=ids,
+                state=Item.SENT,
+            )
+            .exclude(job=job)
+            .values_list("document_id", flat=True)
         )
-    except NotFound:
-        return JobItem(
-            job=job,
-            document_id=document_id,
-            state=Item.SKIPPED,
-            outcome=_("The invoice no longer exists."),
-        )
-    contact = invoice.get("contact") or {}
+    return [_item_for(job, spec, params, d, done_before) for d in documents]
+
+
+def _item_for(job, spec: ActionSpec, params: dict, document: dict, done_before: set) -> JobItem:
+    contact = document.get("contact") or {}
     item = JobItem(
         job=job,
-        document_id=document_id,
-        document_number=str(invoice.get("number", "")),
-        document_status=str(invoice.get("status", "")),
-        contact_name=str(invoice.get("contact_name") or contact.get("name") or ""),
-        recipient_email=str(contact.get("email") or "").strip(),
-        recipient_name=str(contact.get("name") or invoice.get("contact_name") or ""),
+        document_id=int(document["id"]),
+        document_number=str(document.get("number", "")),
+        document_status=str(document.get("status", "")),
+        contact_name=str(document.get("contact_name") or contact.get("name") or ""),
+        recipient_email=str(params.get("recipient_override") or contact.get("email") or "").strip(),
+        recipient_name=str(contact.get("name") or document.get("contact_name") or ""),
+        snapshot=_snapshot(document),
     )
-    if item.document_status != "DR":
-        item.state, item.outcome = (
-            Item.SKIPPED,
-            _("Not a draft (status %(s)s).") % {"s": item.document_status},
-        )
-    elif not item.recipient_email:
-        item.state, item.outcome = Item.SKIPPED, _("The contact has no email address.")
+    reason = ""
+    if document.get("missing"):
+        reason = _("The document no longer exists.")
+    elif item.document_id in done_before:
+        reason = _("Already sent by an earlier job; tick “resend” to send it again.")
+    else:
+        reason = spec.skip_reason(document, params)
+    if not reason and spec.operation == SEND_BY_EMAIL and not item.recipient_email:
+        reason = _("The contact has no email address.")
+    if reason:
+        item.state, item.outcome = Item.SKIPPED, reason
     return item
 
 
-def job_start(*, job: BatchJob) -> None:
-    """Queue a prepared job and start its workers (after the transaction commits)."""
+def _snapshot(document: dict) -> dict:
+    contact = document.get("contact") or {}
+    keys = ("number", "date", "due", "total", "currency", "language", "contact_name", "status")
+    return {
+        **{key: document.get(key) for key in keys},
+        "contact": {key: contact.get(key) for key in ("number", "name", "salutation", "email")},
+    }
+
+
+# -- starting and controlling -----------------------------------------------------------------
+
+
+def job_start(*, job: BatchJob) -> bool:
+    """Queue a prepared job (the preview's confirm) and start its work chains."""
     sources = {Job.DRAFT, Job.PAUSED, Job.DONE}
+    if job.status == Job.DRAFT and not job.prepared_at:
+        raise JobInputError(_("The job is still reading the selected documents."))
     if not states.job_move(job, target=Job.QUEUED, sources=sources, pause_reason="", error=""):
-        return
+        return False
     job_kick(job=job)
+    return True
 
 
 def job_kick(*, job: BatchJob) -> None:
     """Enqueue as many work chains as the connection may run at once."""
-    from partnerapp.jobs import tasks
-
     pending = job.items.filter(state=Item.PENDING).count()
     chains = max(1, min(settings.JOB_CONCURRENCY_PER_CONNECTION, pending))
     for _chain in range(chains):
-        transaction.on_commit(lambda: tasks.job_run.delay(job.pk))
+        transaction.on_commit(lambda: _tasks().job_run.delay(job.pk))
+
+
+def job_pause(*, job: BatchJob) -> bool:
+    """Stop taking new items; a call in flight finishes and is recorded."""
+    return states.job_move(
+        job,
+        target=Job.PAUSED,
+        sources={Job.QUEUED, Job.RUNNING},
+        pause_reason=BatchJob.PauseReason.USER,
+    )
+
+
+def job_resume(*, job: BatchJob) -> bool:
+    if job.status != Job.PAUSED:
+        return False
+    if not job.connection.is_usable:
+        raise JobInputError(_("Reconnect the account first; the job resumes by itself then."))
+    if not job.prepared_at:
+        moved = states.job_move(job, target=Job.DRAFT, pause_reason="", error="")
+        if moved:
+            transaction.on_commit(lambda: _tasks().job_prepare.delay(job.pk))
+        return moved
+    return job_start(job=job)
+
+
+@transaction.atomic
+def job_cancel(*, job: BatchJob) -> bool:
+    """Cancel: nothing more is sent; items not yet sent are marked skipped."""
+    sources = {Job.DRAFT, Job.QUEUED, Job.RUNNING, Job.PAUSED}
+    if job.status not in sources or not states.job_move(
+        job, target=Job.CANCELLED, sources=sources, finished_at=timezone.now()
+    ):
+        return False
+    states.item_move(
+        job.items.all(),
+        source=Item.PENDING,
+        target=Item.SKIPPED,
+        outcome=_("Not sent: the job was cancelled."),
+    )
+    return True
+
+
+def job_retry_failed(*, job: BatchJob) -> int:
+    """Failed items (the provider refused them) go back to pending; the job runs again."""
+    return _reopen(job, source=Item.FAILED)
+
+
+def job_resend_uncertain(*, job: BatchJob, confirmed: bool) -> int:
+    """Send uncertain items again — only after a person confirmed they were not sent."""
+    if not confirmed:
+        raise JobInputError(_("Confirm that you checked these documents were not sent."))
+    return _reopen(job, source=Item.UNCERTAIN)
+
+
+def _reopen(job: BatchJob, *, source: str) -> int:
+    if job.status in {Job.CANCELLED, Job.FAILED, Job.DRAFT}:
+        raise JobInputError(_("This job cannot run again."))
+    with transaction.atomic():
+        moved = states.item_move(
+            job.items.all(), source=source, target=Item.PENDING, not_before=None, finished_at=None
+        )
+        if moved and job.status == Job.DONE:
+            states.job_move(job, target=Job.QUEUED, finished_at=None)
+        if moved and job.status in {Job.QUEUED, Job.RUNNING}:
+            job_kick(job=job)
+    return moved
+
+
+# -- reading ----------------------------------------------------------------------------------
 
 
 def job_counts(job: BatchJob) -> dict[str, int]:
@@ -165,6 +300,24 @@ def job_counts(job: BatchJob) -> dict[str, int]:
     counts["total"] = sum(counts[state] for state in Item.values)
     counts["finished"] = counts["total"] - counts[Item.PENDING] - counts[Item.SENDING]
     return counts
+
+
+def job_eta_seconds(job: BatchJob, pending: int) -> float | None:
+    """Seconds until `pending` more calls are made, from the connection's rate budget."""
+    connection = job.connection
+    per_call = settings.JOB_SECONDS_PER_CALL / settings.JOB_CONCURRENCY_PER_CONNECTION
+    if not pending:
+        return 0.0
+    if connection.rate_limit_limit is None or connection.rate_limit_remaining is None:
+        return pending * per_call
+    remaining, limit = connection.rate_limit_remaining, connection.rate_limit_limit
+    if pending <= remaining:
+        return pending * per_call
+    reset_in = 0.0
+    if connection.rate_limit_reset_at:
+        reset_in = max(0.0, (connection.rate_limit_reset_at - timezone.now()).total_seconds())
+    windows = -(-(pending - remaining) // max(1, limit)) - 1  # full windows after the reset
+    return reset_in + windows * settings.SMARTBUSINESS_RATE_LIMIT_PERIOD + pending * per_call
 
 
 def jobs_for(user):
@@ -179,28 +332,27 @@ def jobs_awaiting_preparation(*, older_than: int | None = None) -> list[int]:
     return list(drafts.values_list("pk", flat=True))
 
 
+# -- following the connection -------------------------------------------------------------------
+
+
 def jobs_pause_for_reauth(*, connection: Connection) -> None:
     """The connection lost its grant: pause its active jobs until someone reconnects."""
     for job in BatchJob.objects.filter(
         connection=connection, status__in=[Job.DRAFT, Job.QUEUED, Job.RUNNING]
     ):
-        states.job_move(
+        if states.job_move(
             job,
             target=Job.PAUSED,
-            pause_reason=BatchJob.PauseReason.NEEDS_REAUTH,
             error=connection.last_error,
-        )
+            pause_reason=BatchJob.PauseReason.NEEDS_REAUTH,
+        ):
+            notifications.job_paused_notify(job)
 
 
 def jobs_resume_after_reauth(*, connection: Connection) -> None:
     """The owner reconnected: jobs paused for re-authorization carry on where they stopped."""
     paused = BatchJob.objects.filter(
         connection=connection, status=Job.PAUSED, pause_reason=BatchJob.PauseReason.NEEDS_REAUTH
-    )
+    ).select_related("connection")
     for job in paused:
-        if job.prepared_at:
-            job_start(job=job)
-        elif states.job_move(job, target=Job.DRAFT, pause_reason="", error=""):
-            from partnerapp.jobs import tasks
-
-            transaction.on_commit(lambda job_id=job.pk: tasks.job_prepare.delay(job_id))
+        job_resume(job=job)

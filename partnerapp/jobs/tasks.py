@@ -7,13 +7,15 @@ UPDATE), so the tasks run with acks_late and are re-queued when a worker dies.
 from celery import shared_task
 from django.conf import settings
 
-from partnerapp.jobs import engine, services
+from partnerapp.jobs import engine, schedules, services
 from partnerapp.jobs.models import BatchJob
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def job_prepare(job_id: int) -> None:
-    services.job_prepare(job_id=job_id)
+    later = services.job_prepare(job_id=job_id)
+    if later is not None:
+        job_prepare.apply_async((job_id,), countdown=later.delay)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -32,3 +34,8 @@ def sweep() -> None:
         services.job_kick(job=BatchJob.objects.get(pk=job_id))
     for job_id in services.jobs_awaiting_preparation():
         job_prepare.delay(job_id)
+
+
+@shared_task
+def schedules_tick() -> list[int]:
+    return schedules.schedules_tick()

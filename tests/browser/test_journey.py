@@ -53,6 +53,13 @@ def test_sign_up_connect_and_send_five_invoices(page, sandbox, worker, screensho
     screenshot(page, "invoices-selected")
     page.get_by_role("button", name="Send selected invoices").click()
 
+    expect(page.get_by_test_id("preview-to-send")).to_have_text("5")
+    first_email = page.get_by_test_id("rendered-email").first
+    expect(first_email).to_contain_text("Rechnung RE-")  # placeholders expanded
+    assert sandbox.outbox()["count"] == 0, "the preview sends nothing"
+    screenshot(page, "preview")
+    page.get_by_role("button", name="Confirm and send 5 documents").click()
+
     status = page.get_by_test_id("job-status")
     expect(status).to_have_text("done", timeout=90_000)
     expect(page.get_by_test_id("count-sent")).to_have_text("5")

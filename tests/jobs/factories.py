@@ -1,7 +1,7 @@
 import factory
 
 from partnerapp.connections.models import Connection
-from partnerapp.jobs.models import Action, BatchJob, JobItem
+from partnerapp.jobs.models import BatchJob, JobItem
 from tests.factories import UserFactory
 
 
@@ -22,7 +22,7 @@ class JobFactory(factory.django.DjangoModelFactory):
 
     user = factory.LazyAttribute(lambda job: job.connection.user)
     connection = factory.SubFactory(ConnectionFactory)
-    action = Action.INVOICE_SEND_BY_EMAIL
+    action = "invoice.send_by_email"
     parameters = {"subject": "Invoice {INVOICENO}", "body": "Hello"}
 
 

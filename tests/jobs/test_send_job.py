@@ -12,7 +12,19 @@ from tests.waiting import wait_for
 
 pytestmark = pytest.mark.worker
 Item, Job = JobItem.State, BatchJob.Status
-TEMPLATE = services.EmailTemplate(subject="Invoice {INVOICENO}", body="{SALUTATION}\n{TOTAL}")
+EMAIL = {"subject": "Invoice {INVOICENO}", "body": "{SALUTATION}\n{TOTAL}"}
+
+
+def email_job(user, connection, ids, **parameters) -> BatchJob:
+    """A send-by-email job that starts by itself once prepared (no preview step)."""
+    return services.job_create(
+        user=user,
+        connection=connection,
+        action="invoice.send_by_email",
+        selection_spec={"ids": ids},
+        parameters={**EMAIL, **parameters},
+        auto_start=True,
+    )
 
 
 def finished(job: BatchJob):
@@ -23,9 +35,7 @@ def finished(job: BatchJob):
 def test_five_drafts_are_each_sent_exactly_once(connect, sandbox, partner, worker):
     connection = connect()
     ids = sandbox.drafts_with_email(5)
-    job = services.job_create_invoice_emails(
-        user=partner, connection=connection, invoice_ids=ids, template=TEMPLATE
-    )
+    job = email_job(partner, connection, ids)
     assert wait_for(lambda: finished(job), timeout=90, message="job finished") == Job.DONE
     items = list(job.items.all())
     assert [item.state for item in items] == [Item.SENT] * 5
@@ -45,12 +55,7 @@ def test_each_invoice_gets_its_own_outcome(connect, sandbox, partner, worker):
     bad_email.contact.save()
     already_sent = owner.invoices.filter(status="S").first()
     good = sandbox.drafts_with_email(1)[0]
-    job = services.job_create_invoice_emails(
-        user=partner,
-        connection=connect(),
-        template=TEMPLATE,
-        invoice_ids=[no_email.pk, bad_email.pk, already_sent.pk, good, 999999],
-    )
+    job = email_job(partner, connect(), [no_email.pk, bad_email.pk, already_sent.pk, good, 999999])
     wait_for(lambda: finished(job), timeout=90, message="job finished")
     by_id = {item.document_id: item for item in job.items.all()}
     assert by_id[no_email.pk].state == Item.SKIPPED
@@ -70,12 +75,7 @@ def test_a_revoked_grant_pauses_the_job_until_the_owner_reconnects(
 ):
     connection = connect()
     grant_revoke(Grant.objects.get(owner=sandbox.owner))
-    job = services.job_create_invoice_emails(
-        user=partner,
-        connection=connection,
-        invoice_ids=sandbox.drafts_with_email(3),
-        template=TEMPLATE,
-    )
+    job = email_job(partner, connection, sandbox.drafts_with_email(3))
     wait_for(lambda: BatchJob.objects.get(pk=job.pk).status == Job.PAUSED, message="paused")
     job.refresh_from_db()
     assert job.pause_reason == BatchJob.PauseReason.NEEDS_REAUTH
