@@ -144,8 +144,9 @@ class WorkerProcess:
             self.process.wait()
 
     def stop(self) -> None:
+        """Warm shutdown: the main process finishes its tasks and stops its pool."""
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
+            self.process.terminate()
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -174,6 +175,7 @@ def worker_env(base_url: str) -> dict[str, str]:
 def start_worker(sandbox, request):
     """Start real worker processes for this test; they are stopped (or killed) after it."""
     workers: list[WorkerProcess] = []
+    purge_test_queue()  # no task of an earlier test may touch this test's rows
 
     def _start(name: str = "w1") -> WorkerProcess:
         worker = WorkerProcess(worker_env(settings.SMARTBUSINESS_BASE_URL), f"{name}-{os.getpid()}")
@@ -183,6 +185,14 @@ def start_worker(sandbox, request):
     yield _start
     for worker in workers:
         worker.stop()
+    purge_test_queue()
+
+
+def purge_test_queue() -> None:
+    from partnerapp.celery import app
+
+    with app.connection_for_write() as connection:
+        app.amqp.queues[settings.CELERY_TASK_DEFAULT_QUEUE].bind(connection.default_channel).purge()
 
 
 @pytest.fixture

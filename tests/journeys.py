@@ -67,8 +67,12 @@ class Sandbox:
         response.raise_for_status()
         return response.json()
 
-    def drafts_with_email(self, count: int, owner: Owner | None = None) -> list[int]:
+    def drafts_with_email(
+        self, count: int, owner: Owner | None = None, exclude_contact=None
+    ) -> list[int]:
         drafts = (owner or self.owner).invoices.filter(status="DR", contact__email__contains="@")
+        if exclude_contact is not None:
+            drafts = drafts.exclude(contact=exclude_contact)
         ids = [i.pk for i in drafts.exclude(contact__email__contains="(at)").order_by("pk")]
         assert len(ids) >= count, f"the seeded owner has only {len(ids)} sendable drafts"
         return ids[:count]
