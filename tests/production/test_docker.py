@@ -100,10 +100,8 @@ def test_workers_consume_the_queue_the_app_publishes_to(tmp_path):
     """The -Q name must be the production default of CELERY_TASK_DEFAULT_QUEUE."""
     env = production_env(tmp_path)
     env.pop("CELERY_TASK_DEFAULT_QUEUE", None)  # this test session sets its own
-    shown = manage(
-        "shell", "-c", "from django.conf import settings; print(settings.CELERY_TASK_DEFAULT_QUEUE)",
-        env=env,
-    )  # fmt: skip
+    script = "from django.conf import settings; print(settings.CELERY_TASK_DEFAULT_QUEUE)"
+    shown = manage("shell", "-c", script, env=env)
     assert shown.returncode == 0, shown.stderr
     argv = SERVICES["worker"]["command"]
     assert argv[argv.index("-Q") + 1] == shown.stdout.splitlines()[-1]
