@@ -73,12 +73,29 @@ class ContextFilter(logging.Filter):
 
 # -- never a secret --------------------------------------------------------------------------
 
+
+class CredentialLibrariesFilter(logging.Filter):
+    """Drops DEBUG and INFO records of the OAuth libraries, whatever their logger levels say.
+
+    oauthlib and requests-oauthlib log token bodies, refresh tokens and the client secret
+    in free text at DEBUG ("Validating refresh token <token> for client ..."), which no
+    pattern can reliably redact. Settings pin them to WARNING; this filter on the handler
+    keeps that true even when someone turns every logger up to DEBUG.
+    """
+
+    PREFIXES = ("oauthlib", "requests_oauthlib")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not record.name.startswith(self.PREFIXES)
+
+
 # key=value (query strings, form bodies, reprs) and "key": "value" (JSON, also JSON-escaped).
 _SECRET_KEYS = r"access_token|refresh_token|client_secret|password|secret_key|authorization_code"  # noqa: S105
 _SECRET_PAIR = re.compile(
     rf"(?i)((?:{_SECRET_KEYS})\\?[\"']?\s*[:=]\s*\\?[\"']?)([^\"'\s&,;\\}}]+)"
 )
-_QUERY_CODE = re.compile(r"([?&]code=)([^&\s\"']+)")  # the OAuth2 authorization code
+# The OAuth2 authorization code, in a query string or a form body.
+_QUERY_CODE = re.compile(r"((?:^|[?&\s'\"])code=)([^&\s\"']+)")
 _BEARER = re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._~+/=-]+)")
 REDACTED = "[redacted]"
 
@@ -132,10 +149,7 @@ class RequestIdMiddleware:
     """
 
     def __init__(self, get_response) -> None:
-        from django.conf import settings
-
         self.get_response = get_response
-        self.trust_header = getattr(settings, "REQUEST_ID_TRUST_HEADER", False)
 
     def __call__(self, request):
         request.request_id = self._request_id(request)
@@ -160,8 +174,10 @@ class RequestIdMiddleware:
         return response
 
     def _request_id(self, request) -> str:
+        from django.conf import settings
+
         incoming = request.headers.get("X-Request-Id", "")
-        if self.trust_header and _TRUSTED_ID.match(incoming):
+        if settings.REQUEST_ID_TRUST_HEADER and _TRUSTED_ID.fullmatch(incoming):
             return incoming
         return uuid.uuid4().hex
 

@@ -327,12 +327,16 @@ REQUEST_ID_TRUST_HEADER = envbool("REQUEST_ID_TRUST_HEADER", "False")
 LOG_FORMAT = env("LOG_FORMAT", "json" if PRODUCTION else "plain")
 if LOG_FORMAT not in {"json", "plain"}:
     raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'.")
-# Tokens and secrets never reach a log: requests-oauthlib logs token bodies at DEBUG, so it
-# stays at WARNING whatever LOG_LEVEL says; the formatters also redact credential patterns.
+# Tokens and secrets never reach a log: the OAuth libraries log token bodies at DEBUG, so
+# they stay at WARNING whatever LOG_LEVEL says (and the handler drops their chatter even if
+# someone lowers that); the formatters also redact credential patterns in our own lines.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "partnerapp.observability.ContextFilter"}},
+    "filters": {
+        "context": {"()": "partnerapp.observability.ContextFilter"},
+        "no_credentials": {"()": "partnerapp.observability.CredentialLibrariesFilter"},
+    },
     "formatters": {
         "plain": {"()": "partnerapp.observability.PlainFormatter"},
         "json": {"()": "partnerapp.observability.JsonFormatter"},
@@ -341,7 +345,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["context"],
+            "filters": ["no_credentials", "context"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
