@@ -37,5 +37,10 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## make check-deploy: Django's deployment checklist on the production settings in the
+## environment (PARTNERAPP_ENV=production and its secrets); any warning fails.
+check-deploy: install
+	PARTNERAPP_ENV=production $(BIN)/python manage.py check --deploy --fail-level WARNING
+
 clean:
 	rm -rf var/broker var/test-* var/staticfiles

@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "csp",
+    "partnerapp.health",
     "partnerapp.connections",
     "partnerapp.jobs",
     "partnerapp.dashboard",
@@ -99,8 +101,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "partnerapp.observability.RequestIdMiddleware",  # first: every log line gets the id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # after WhiteNoise: pages get the policy, static files not
     "partnerapp.sandbox.middleware.ProviderApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -283,14 +287,83 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Tokens and secrets never reach a log: requests-oauthlib logs token bodies at DEBUG.
+# -- Production readiness (issue 7): hardening, limits, logs, health -----------------------
+
+# Every key must be a valid Fernet key; a typo is found at start, not at the first token.
+for _key in TOKEN_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key.encode())
+    except (ValueError, TypeError) as _error:
+        raise ImproperlyConfigured(
+            "TOKEN_ENCRYPTION_KEYS holds a value that is not a Fernet key."
+        ) from _error
+
+# Content Security Policy (django-csp). The templates carry no inline script or style
+# (static/js/app.js does the small behaviours), so 'self' is all pages need. Forms may
+# also post to (and be redirected to) the provider: the consent flow leaves the site.
+_provider = urlsplit(SMARTBUSINESS_BASE_URL)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": [
+            "'self'",
+            f"{_provider.scheme}://{_provider.netloc}",
+            *envlist("CSP_FORM_ACTION_EXTRA"),  # e.g. partnerapp's origin on a separate sandbox
+        ],
+    },
+}
+LANGUAGE_COOKIE_SECURE = PRODUCTION
+# Load balancers probe /health/ over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+
+# Oversized input: bodies over this answer 413 with a page saying so (partnerapp.errorpages).
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(1024 * 1024))
+DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", "1000")
+
+# Health (/health/): workers write a heartbeat row this often; older than STALE is dead.
+HEALTH_WORKER_HEARTBEAT_SECONDS = envint("HEALTH_WORKER_HEARTBEAT_SECONDS", "15")
+HEALTH_WORKER_STALE_SECONDS = envint("HEALTH_WORKER_STALE_SECONDS", "60")
+HEALTH_BROKER_TIMEOUT_SECONDS = envfloat("HEALTH_BROKER_TIMEOUT_SECONDS", "3")
+
+# Logs: JSON lines in production (LOG_FORMAT=json|plain), each carrying the bound context
+# (request_id, task, job_id, provider_request_id; see partnerapp/observability.py).
+# Keep a proxy's X-Request-Id only when a proxy you control sets it.
+REQUEST_ID_TRUST_HEADER = envbool("REQUEST_ID_TRUST_HEADER", "False")
+LOG_FORMAT = env("LOG_FORMAT", "json" if PRODUCTION else "plain")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'plain'.")
+# Tokens and secrets never reach a log: the OAuth libraries log token bodies at DEBUG, so
+# they stay at WARNING whatever LOG_LEVEL says (and the handler drops their chatter even if
+# someone lowers that); the formatters also redact credential patterns in our own lines.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "context": {"()": "partnerapp.observability.ContextFilter"},
+        "no_credentials": {"()": "partnerapp.observability.CredentialLibrariesFilter"},
+    },
+    "formatters": {
+        "plain": {"()": "partnerapp.observability.PlainFormatter"},
+        "json": {"()": "partnerapp.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["no_credentials", "context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},

@@ -8,7 +8,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("health/", include("partnerapp.health.urls")),
 ]
+handler400 = "partnerapp.errorpages.bad_request"  # says which limit an oversized request hit
 
 if settings.SANDBOX_ENABLED:
     # The offline provider, reached by the app only over HTTP at SMARTBUSINESS_BASE_URL.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 
 from partnerapp.sandbox.ratelimit import RateState
@@ -43,8 +44,8 @@ class ProviderApiMiddleware:
         return self._decorate(request, response)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
-        if not request.path.startswith(API_PREFIX):
-            return None
+        if not request.path.startswith(API_PREFIX) or isinstance(exception, SuspiciousOperation):
+            return None  # a body over the upload limit is Django's 400/413, made JSON above
         logger.exception("sandbox API error", exc_info=exception)
         return error_response(500)
 

@@ -8,9 +8,11 @@ on the token endpoint.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -20,6 +22,7 @@ from urllib3.util.retry import Retry
 from partnerapp.smartbusiness.errors import error_from_response
 
 USER_AGENT = "partnerapp/0.1 (+SmartBusiness API v2 partner app)"
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,28 @@ def new_session(
     session.mount("http://", adapter)
     session.register_compliance_hook("access_token_response", raise_for_token_error)
     session.register_compliance_hook("refresh_token_response", raise_for_token_error)
+    session.hooks["response"].append(log_exchange)
     return session
+
+
+def log_exchange(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    """One log line per exchange, with the provider's X-Request-Id (support asks for it).
+
+    Only method, path and status: query strings hold customer data, bodies hold tokens.
+    """
+    logger.info(
+        "provider %s %s %s (X-Request-Id %s)",
+        response.request.method,
+        urlsplit(response.request.url).path,
+        response.status_code,
+        response.headers.get("X-Request-Id", "-"),
+        extra={
+            "provider_request_id": response.headers.get("X-Request-Id", ""),
+            "provider_status": response.status_code,
+            "duration_ms": round(response.elapsed.total_seconds() * 1000, 1),
+        },
+    )
+    return response
 
 
 def _get_retry(total: int) -> Retry:
