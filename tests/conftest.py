@@ -90,14 +90,15 @@ def connect(sandbox, partner):
 class WorkerProcess:
     """`celery worker` in a subprocess on the configured broker and the test database."""
 
+    ready_marker = b"ready."
+
     def __init__(self, env: dict[str, str], name: str) -> None:
         self.env, self.name = env, name
         self.process: subprocess.Popen | None = None
         self.log = ARTIFACTS / f"worker-{name}.log"
 
-    def start(self) -> WorkerProcess:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        command = [
+    def command(self) -> list[str]:
+        return [
             sys.executable,
             "-m",
             "celery",
@@ -115,9 +116,13 @@ class WorkerProcess:
             "-n",
             f"{self.name}@%h",
         ]
+
+    def start(self) -> WorkerProcess:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
+            self.log_offset = log.tell()
             self.process = subprocess.Popen(
-                command,
+                self.command(),
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
@@ -132,7 +137,7 @@ class WorkerProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"worker exited early; see {self.log}")
-            if b"ready." in self.log.read_bytes():
+            if self.ready_marker in self.log.read_bytes()[self.log_offset :]:
                 return
             time.sleep(0.2)
         raise RuntimeError(f"worker did not become ready; see {self.log}")
@@ -171,16 +176,42 @@ def worker_env(base_url: str) -> dict[str, str]:
     }
 
 
+class BeatProcess(WorkerProcess):
+    """`celery beat` in a subprocess: the periodic sweeper and schedule ticks, for real."""
+
+    ready_marker = b"beat: Starting"
+
+    def command(self) -> list[str]:
+        schedule = ARTIFACTS / f"beat-{self.name}.schedule"
+        schedule.unlink(missing_ok=True)
+        return [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "partnerapp",
+            "beat",
+            "--loglevel=INFO",
+            "-s",
+            str(schedule),
+        ]
+
+
 @pytest.fixture
 def start_worker(sandbox, request):
-    """Start real worker processes for this test; they are stopped (or killed) after it."""
+    """Start real worker (or beat) processes for this test; stopped (or killed) after it.
+
+    `env` adds settings for the subprocesses only (e.g. a short sweep interval).
+    """
     workers: list[WorkerProcess] = []
     purge_test_queue()  # no task of an earlier test may touch this test's rows
 
-    def _start(name: str = "w1") -> WorkerProcess:
-        worker = WorkerProcess(worker_env(settings.SMARTBUSINESS_BASE_URL), f"{name}-{os.getpid()}")
-        workers.append(worker.start())
-        return worker
+    def _start(name: str = "w1", *, env: dict | None = None, beat: bool = False):
+        cls = BeatProcess if beat else WorkerProcess
+        environment = {**worker_env(settings.SMARTBUSINESS_BASE_URL), **(env or {})}
+        process = cls(environment, f"{name}-{os.getpid()}")
+        workers.append(process.start())
+        return process
 
     yield _start
     for worker in workers:

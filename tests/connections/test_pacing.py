@@ -12,7 +12,7 @@ from partnerapp.connections import pacing
 from partnerapp.connections.models import Connection, RequestLogEntry
 from partnerapp.sandbox.models import RateWindow
 from partnerapp.smartbusiness.ratelimit import RateLimit
-from tests.connections.test_single_flight import spawn
+from tests.connections.test_single_flight import no_worker_outlives_its_test, spawn  # noqa: F401
 from tests.jobs.factories import ConnectionFactory
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from partnerapp.connections.models import Connection
 from partnerapp.connections.services import ConnectionUnusable, connection_call
 from partnerapp.sandbox.models import AccessToken, RefreshToken, digest
-from tests.conftest import ROOT, worker_env
+from tests.conftest import ARTIFACTS, ROOT, worker_env
 
 THREADS = 8
 PROCESSES = 8
@@ -28,19 +28,45 @@ def expired(connection: Connection) -> Connection:
     return connection
 
 
+SPAWNED: list[subprocess.Popen] = []
+
+
 def spawn(connection: Connection, settings, *flags: str) -> subprocess.Popen:
-    """A connection_worker process, started and waiting for "go" on its stdin."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.connections.connection_worker", str(connection.pk), *flags],
-        cwd=ROOT,
-        env=worker_env(settings.SMARTBUSINESS_BASE_URL),
-        text=True,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    """A connection_worker process, started and waiting for "go" on its stdin.
+
+    Its stdout carries only the protocol lines; its logs go to var/test-artifacts.
+    """
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "connection-workers.log", "ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.connections.connection_worker",
+                str(connection.pk),
+                *flags,
+            ],
+            cwd=ROOT,
+            env=worker_env(settings.SMARTBUSINESS_BASE_URL),
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+    SPAWNED.append(process)
     assert process.stdout.readline().strip() == "ready"
     return process
+
+
+@pytest.fixture(autouse=True)
+def no_worker_outlives_its_test():
+    """A leftover worker holding a row lock would block the next test's flush."""
+    yield
+    while SPAWNED:
+        process = SPAWNED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_sixteen_concurrent_users_cause_exactly_one_refresh(connect, sandbox, settings):
