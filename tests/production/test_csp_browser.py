@@ -92,11 +92,13 @@ def test_no_page_violates_the_content_security_policy(page, sandbox, partner, sc
     screenshot(page, "invoices")
 
     connection = partner.connections.get()
-    job = services.job_create_invoice_emails(
+    job = services.job_create(
         user=partner,
         connection=connection,
-        invoice_ids=sandbox.drafts_with_email(2),
-        template=services.EmailTemplate(subject="Invoice {INVOICENO}", body="Hello"),
+        action="invoice.send_by_email",
+        selection_spec={"ids": sandbox.drafts_with_email(2)},
+        parameters={"subject": "Invoice {INVOICENO}", "body": "Hello"},
+        auto_start=True,
     )
     with page.expect_request(lambda request: "/progress/" in request.url, timeout=15_000):
         watch.visit(f"{url}/jobs/{job.pk}/")  # no worker: the job stays queued and htmx polls

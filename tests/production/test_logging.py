@@ -178,11 +178,13 @@ def test_worker_lines_are_json_with_job_id_and_the_provider_request_id(
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")
     worker = start_worker("json")
     connection = connect()
-    job = services.job_create_invoice_emails(
+    job = services.job_create(
         user=partner,
         connection=connection,
-        invoice_ids=sandbox.drafts_with_email(3),
-        template=services.EmailTemplate(subject="Invoice {INVOICENO}", body="Hello"),
+        action="invoice.send_by_email",
+        selection_spec={"ids": sandbox.drafts_with_email(3)},
+        parameters={"subject": "Invoice {INVOICENO}", "body": "Hello"},
+        auto_start=True,
     )
     wait_for(
         lambda: BatchJob.objects.get(pk=job.pk).status == BatchJob.Status.DONE,

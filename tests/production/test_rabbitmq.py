@@ -40,11 +40,13 @@ from partnerapp.connections.models import Connection
 from partnerapp.jobs import services
 
 user_id, connection_id, *invoice_ids = map(int, sys.argv[1:])
-job = services.job_create_invoice_emails(
+job = services.job_create(
     user=get_user_model().objects.get(pk=user_id),
     connection=Connection.objects.get(pk=connection_id),
-    invoice_ids=invoice_ids,
-    template=services.EmailTemplate(subject="Invoice {INVOICENO}", body="{SALUTATION}"),
+    action="invoice.send_by_email",
+    selection_spec={"ids": invoice_ids},
+    parameters={"subject": "Invoice {INVOICENO}", "body": "{SALUTATION}"},
+    auto_start=True,
 )
 print(job.pk)
 """
