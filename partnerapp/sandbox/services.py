@@ -77,7 +77,9 @@ def postal_json(dispatch: PostalDispatch) -> dict[str, Any]:
 
 
 def _sends_per_document(rows: QuerySet) -> dict[str, int]:
-    per_document = rows.values("document_type", "document_id").annotate(sends=Count("pk"))
+    # order_by(): an ordering by pk would join the GROUP BY and count every row as 1.
+    grouped = rows.order_by().values("document_type", "document_id")
+    per_document = grouped.annotate(sends=Count("pk"))
     return {f"{row['document_type']}:{row['document_id']}": row["sends"] for row in per_document}
 
 
