@@ -52,9 +52,9 @@ def document_create(
     *, kind: DocumentKind, owner: Owner, profile: FaultProfile, body: dict[str, Any]
 ) -> Document:
     """A new draft from a POST body; 422 for invalid fields, 402 past the plan's limit."""
-    values = _read(kind, owner, Fields(body))
     if kind is INVOICE:
-        _check_invoice_limit(owner, profile)
+        _check_invoice_limit(owner, profile)  # the plan speaks first, whatever the body
+    values = _read(kind, owner, Fields(body))
     document = kind.model(owner=owner, status="DR", **values)
     if kind.priced:
         return _save_numbered(kind, document, requested=values.get("number"))
