@@ -189,7 +189,8 @@ class Document(models.Model):
     """
 
     owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="%(class)ss")
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="%(class)ss")
+    # RESTRICT: a contact with documents cannot go, unless its owner goes with both.
+    contact = models.ForeignKey(Contact, on_delete=models.RESTRICT, related_name="%(class)ss")
     date = models.DateField()
     language = models.CharField(max_length=2, default="de")
     status = models.CharField(max_length=2, default="DR")
