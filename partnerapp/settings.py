@@ -37,6 +37,11 @@ def envint(name: str, default: str) -> int:
     return int(env(name, default) or default)
 
 
+def envint_or_none(name: str) -> int | None:
+    value = (env(name, "") or "").strip()
+    return int(value) if value else None
+
+
 def envfloat(name: str, default: str) -> float:
     return float(env(name, default) or default)
 
@@ -249,6 +254,16 @@ SANDBOX_ACCESS_TOKEN_LIFETIME = envint("SANDBOX_ACCESS_TOKEN_LIFETIME", "43200")
 SANDBOX_RATE_LIMIT = envint("SANDBOX_RATE_LIMIT", "1000")
 SANDBOX_RATE_LIMIT_PERIOD = envint("SANDBOX_RATE_LIMIT_PERIOD", "3600")
 SANDBOX_MAX_BODY_BYTES = envint("SANDBOX_MAX_BODY_BYTES", "1048576")
+# Fault injection defaults (the global profile until one is saved; see sandbox/faults.py).
+SANDBOX_FAULT_LATENCY_MS = envint("SANDBOX_FAULT_LATENCY_MS", "0")
+SANDBOX_FAULT_JITTER_MS = envint("SANDBOX_FAULT_JITTER_MS", "0")
+SANDBOX_FAULT_P429 = envfloat("SANDBOX_FAULT_P429", "0")
+SANDBOX_FAULT_P500 = envfloat("SANDBOX_FAULT_P500", "0")
+SANDBOX_FAULT_P503 = envfloat("SANDBOX_FAULT_P503", "0")
+SANDBOX_FAULT_P_LOST = envfloat("SANDBOX_FAULT_P_LOST", "0")
+SANDBOX_FAULT_LOST_MODE = env("SANDBOX_FAULT_LOST_MODE", "504")  # 502, 504 or hold
+SANDBOX_FAULT_LOST_HOLD_SECONDS = envfloat("SANDBOX_FAULT_LOST_HOLD_SECONDS", "35")
+SANDBOX_FAULT_SEED = envint_or_none("SANDBOX_FAULT_SEED")  # unset: unrepeatable dice
 
 # Celery: a broker that needs no server by default (kombu's filesystem transport).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
@@ -262,6 +277,8 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),  # broadcast (pidbox); else ./control
         "store_processed": False,
+        # The exchange tables too, or kombu writes them to ./control in the work tree.
+        "control_folder": str(_broker_dir / "control"),
     }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "partnerapp")
 CELERY_TASK_IGNORE_RESULT = True  # dashboards read our own tables, never a result backend

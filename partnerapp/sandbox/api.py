@@ -1,4 +1,9 @@
-"""What every sandbox API view shares: bearer authentication, rate limit, scope, errors."""
+"""What every sandbox API view shares: bearer authentication, rate limit, scope, faults.
+
+`endpoint` answers in the provider's order: 405 (method), 401 (token), 429 (budget),
+403 (scope), then the faults of the profile in force (latency, injected 429/500/503),
+then the view; a write that succeeded may still lose its response (faults.py).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,15 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from partnerapp.sandbox.models import AccessToken, digest
+from partnerapp.sandbox import faults
+from partnerapp.sandbox.models import AccessToken, FaultProfile, digest
 from partnerapp.sandbox.ratelimit import take_permit
 from partnerapp.sandbox.responses import ApiProblem, problem_response
 
 View = Callable[..., HttpResponse]
+EXPIRED = "Access token is expired"
+# The plans that include a feature an owner's profile marks as missing (403 meta.plans).
+FEATURE_PLANS = ["business", "enterprise"]
 
 
 def unauthorized(hint: str) -> ApiProblem:
@@ -38,35 +47,59 @@ def authenticate(request: HttpRequest) -> AccessToken:
     if token.grant is not None and token.grant.revoked_at is not None:
         raise unauthorized("Access token has been revoked")
     if token.expires_at <= timezone.now():
-        raise unauthorized("Access token is expired")
+        raise unauthorized(EXPIRED)
     return token
 
 
 def endpoint(*, methods: set[str], scope: str | None) -> Callable[[View], View]:
-    """Wrap an API view: 405, 401, 429, 403 (scope) in the provider's order and shapes."""
+    """Wrap an API view; it finds `sandbox_token`, `sandbox_owner` and `sandbox_profile`
+    on the request."""
 
     def decorate(view: View) -> View:
         @csrf_exempt
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             try:
-                if request.method not in methods:
-                    raise ApiProblem(405)
-                token = authenticate(request)
-                request.sandbox_rate = take_permit(token.owner, token.client)
-                if request.sandbox_rate.exceeded:
-                    raise ApiProblem(429, "Too many requests")
-                if scope and scope not in token.scope_list:
-                    raise ApiProblem(403)
-                request.sandbox_token = token
-                request.sandbox_owner = token.owner
-                return view(request, *args, **kwargs)
+                return _serve(request, view, methods, scope, args, kwargs)
             except ApiProblem as problem:
                 return problem_response(problem)
 
         return wrapper
 
     return decorate
+
+
+def _serve(request, view: View, methods, scope, args, kwargs) -> HttpResponse:
+    if request.method not in methods:
+        raise ApiProblem(405)
+    token = authenticate(request)
+    profile = faults.profile_for(token.owner)
+    if faults.claim_forced_expiry(profile, token):
+        raise unauthorized(EXPIRED)
+    limit, period = faults.rate_budget(profile)
+    request.sandbox_rate = take_permit(token.owner, token.client, limit=limit, period=period)
+    if request.sandbox_rate.exceeded:
+        raise ApiProblem(429, "Too many requests")
+    if scope and scope not in token.scope_list:
+        raise ApiProblem(403)
+    request.sandbox_token, request.sandbox_owner = token, token.owner
+    request.sandbox_profile = profile
+    plan = faults.plan(profile, owner=token.owner, method=request.method)
+    faults.wait(plan)
+    if plan.status:
+        raise ApiProblem(plan.status)
+    response = view(request, *args, **kwargs)
+    if plan.lost and response.status_code < 400:
+        return faults.lose(profile, response)
+    return response
+
+
+def require_feature(profile: FaultProfile, feature: str) -> None:
+    """403 with `meta.feature` and `meta.plans` when the owner's plan lacks the feature."""
+    if feature in profile.missing_feature_list:
+        raise ApiProblem(
+            403, "Feature is missing", meta={"feature": feature, "plans": FEATURE_PLANS}
+        )
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
@@ -81,3 +114,11 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiProblem(400, "The request body must be a JSON object")
     return body
+
+
+def parse_ids(raw: str) -> list[int]:
+    """`12,13,14` → [12, 13, 14]; 400 when it is not a list of ids."""
+    parts = raw.split(",")
+    if not parts or not all(part.strip().isdigit() for part in parts):
+        raise ApiProblem(400, "Invalid id list: expected comma separated ids")
+    return sorted({int(part) for part in parts})

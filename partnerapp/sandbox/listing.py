@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
+from django.db import DataError
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 
 from partnerapp.sandbox.responses import ApiProblem
 
@@ -35,13 +37,33 @@ class ListQuery:
     withs: frozenset[str]
 
 
+def respond(
+    request: HttpRequest, queryset: QuerySet, spec: ListSpec, render: Callable[..., dict]
+) -> JsonResponse:
+    """The list answer: `render(row, withs)` for each row of the requested page."""
+    queryset, query = parse(request, queryset, spec)
+    try:
+        total = queryset.count()
+        rows = list(queryset[query.offset : query.offset + query.limit])
+    except (ValidationError, ValueError, TypeError, DataError) as exc:
+        raise ApiProblem(400, "Invalid filter value") from exc
+    items = [render(row, query.withs) for row in rows]
+    return JsonResponse(page_body(request, items, total, query))
+
+
+def parse_withs(request: HttpRequest, allowed: frozenset[str]) -> frozenset[str]:
+    """The `with` keys asked for; 400 for one the resource does not know."""
+    withs = frozenset(w.strip() for w in request.GET.get("with", "").split(",") if w.strip())
+    if unknown := withs - allowed:
+        raise ApiProblem(400, f"Invalid 'with' key: {sorted(unknown)[0]}")
+    return withs
+
+
 def parse(request: HttpRequest, queryset: QuerySet, spec: ListSpec) -> tuple[QuerySet, ListQuery]:
     params = request.GET
     limit = _int(params.get("limit", "100"), "limit", low=1, high=200)
     offset = _int(params.get("offset", "0"), "offset", low=0)
-    withs = frozenset(w for w in params.get("with", "").split(",") if w)
-    if unknown := withs - spec.withs:
-        raise ApiProblem(400, f"Invalid 'with' key: {sorted(unknown)[0]}")
+    withs = parse_withs(request, spec.withs)
     if q := params.get("q", "").strip():
         match = Q()
         for field in spec.search:
@@ -50,7 +72,7 @@ def parse(request: HttpRequest, queryset: QuerySet, spec: ListSpec) -> tuple[Que
     if raw_filter := params.get("filter", "").strip():
         try:
             queryset = queryset.filter(_filter_q(_json(raw_filter), spec))
-        except (ValidationError, ValueError, TypeError) as exc:
+        except (ValidationError, ValueError, TypeError, DataError) as exc:
             raise ApiProblem(400, "Invalid filter value") from exc
     queryset = queryset.order_by(*_ordering(params.get("sort", spec.default_sort), spec), "pk")
     return queryset, ListQuery(limit=limit, offset=offset, withs=withs)

@@ -8,6 +8,7 @@ import hashlib
 import secrets
 
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -147,6 +148,9 @@ class RefreshToken(models.Model):
 
 
 class Contact(models.Model):
+    """A customer of the owner. The sandbox keeps one address per contact, inline, and
+    gives it the contact's id as its address id (`contact_address_id`)."""
+
     TYPES = [("C", "Company"), ("P", "Private")]
 
     owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="contacts")
@@ -163,6 +167,10 @@ class Contact(models.Model):
     postcode = models.CharField(max_length=10, blank=True)
     city = models.CharField(max_length=100, blank=True)
     country = models.CharField(max_length=2, default="CH")
+    relation = models.CharField(
+        max_length=5, default="CL"
+    )  # space separated: CL customer, CR creditor
+    notes = models.TextField(blank=True)
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -172,41 +180,81 @@ class Contact(models.Model):
         return self.name
 
 
-class Invoice(models.Model):
-    STATUSES = [
-        ("DR", "draft"),
-        ("S", "sent"),
-        ("P", "paid"),
-        ("PP", "partially paid"),
-        ("R1", "1st reminder"),
-        ("R2", "2nd reminder"),
-        ("R3", "3rd reminder"),
-        ("R", "reminder"),
-        ("DC", "debt collection"),
-        ("C", "cancelled"),
-        ("D", "deleted"),
-    ]
+class Document(models.Model):
+    """What every kind of document shares. Each kind has its own table and its own ids,
+    as at the provider; `kinds.py` describes how the API serves each one.
 
-    owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="invoices")
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="invoices")
-    number = models.CharField(max_length=20)
+    Status "D" (deleted) is a soft delete: the row stays, so the outbox keeps pointing
+    at something, but the API no longer lists or serves it.
+    """
+
+    owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="%(class)ss")
+    # RESTRICT: a contact with documents cannot go, unless its owner goes with both.
+    contact = models.ForeignKey(Contact, on_delete=models.RESTRICT, related_name="%(class)ss")
     date = models.DateField()
-    due = models.DateField()
-    currency = models.CharField(max_length=3, default="CHF")
-    total = models.DecimalField(max_digits=12, decimal_places=2)
-    total_paid = models.DecimalField(max_digits=12, decimal_places=2, default=0)
-    status = models.CharField(max_length=2, choices=STATUSES, default="DR")
     language = models.CharField(max_length=2, default="de")
-    period_text = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=2, default="DR")
     notes = models.TextField(blank=True)
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["owner", "number"], name="invoice_number")]
-        indexes = [models.Index(fields=["owner", "status"])]
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} {self.pk}"
+
+
+class PricedDocument(Document):
+    """Invoices, offers, delivery notes and order confirmations: numbered, with positions."""
+
+    number = models.CharField(max_length=20)
+    currency = models.CharField(max_length=3, default="CHF")
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    period_text = models.CharField(max_length=200, blank=True)
+    # The provider's position objects, as sent and normalised (see validation.py).
+    positions = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        abstract = True
+        constraints = [models.UniqueConstraint(fields=["owner", "number"], name="%(class)s_number")]
+        indexes = [models.Index(fields=["owner", "status"], name="%(class)s_status")]
 
     def __str__(self) -> str:
         return self.number
+
+
+class Invoice(PricedDocument):
+    due = models.DateField()
+    total_paid = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    paid_date = models.DateField(null=True, blank=True)
+
+    class Meta(PricedDocument.Meta):
+        pass
+
+
+class Offer(PricedDocument):
+    valid_until = models.DateField()
+
+    class Meta(PricedDocument.Meta):
+        pass
+
+
+class DeliveryNote(PricedDocument):
+    class Meta(PricedDocument.Meta):
+        pass
+
+
+class OrderConfirmation(PricedDocument):
+    class Meta(PricedDocument.Meta):
+        pass
+
+
+class Letter(Document):
+    title = models.CharField(max_length=200, blank=True)
+    content = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "status"], name="letter_status")]
 
 
 class OutboxEmail(models.Model):
@@ -232,6 +280,27 @@ class OutboxEmail(models.Model):
         return f"{self.document_number}: {self.subject}"
 
 
+class PostalDispatch(models.Model):
+    """Every document the sandbox "sent by post": send-by-post is no more idempotent than email."""
+
+    owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="postal_dispatches")
+    client = models.ForeignKey(Client, null=True, on_delete=models.SET_NULL)
+    document_type = models.CharField(max_length=30)
+    document_id = models.BigIntegerField()
+    document_number = models.CharField(max_length=20, blank=True)
+    palette = models.CharField(max_length=2)  # C colour, BW black & white
+    print_mode = models.CharField(max_length=1)  # the `print` field: D duplex, S simplex
+    speed = models.CharField(max_length=1)  # P priority, E economy
+    request_id = models.CharField(max_length=36)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner", "document_type", "document_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.document_type} {self.document_number} by post"
+
+
 class RateWindow(models.Model):
     """Calls counted per (owner, client) in the current fixed window."""
 
@@ -247,3 +316,73 @@ class RateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.count} calls since {self.window_start}"
+
+
+PROBABILITY = [MinValueValidator(0), MaxValueValidator(1)]
+
+
+class FaultProfile(models.Model):
+    """How the sandbox misbehaves, changeable at run time by every process that serves it.
+
+    One global row (`is_global`) and at most one row per owner; an owner's row, when it
+    exists, replaces the global one as a whole (it starts as a copy of it). Without any
+    row the defaults come from settings (SANDBOX_FAULT_*). `faults.py` reads it.
+
+    Besides faults it holds the run-time budget of the rate limit and the plan limits
+    that make 402 (feature limit) and 403 (feature missing) reachable.
+    """
+
+    LOST_MODES = [
+        ("502", "answer 502 Bad Gateway"),
+        ("504", "answer 504 Gateway Timeout"),
+        ("hold", "hold the response past the client's read timeout"),
+    ]
+
+    owner = models.OneToOneField(
+        Owner, null=True, blank=True, on_delete=models.CASCADE, related_name="fault_profile"
+    )
+    is_global = models.BooleanField(default=False)
+    latency_ms = models.PositiveIntegerField(default=0)
+    jitter_ms = models.PositiveIntegerField(default=0)
+    p429 = models.FloatField(default=0, validators=PROBABILITY)
+    p500 = models.FloatField(default=0, validators=PROBABILITY)
+    p503 = models.FloatField(default=0, validators=PROBABILITY)
+    p_lost = models.FloatField(
+        default=0, validators=PROBABILITY, help_text="writes only: act, then lose the response"
+    )
+    lost_mode = models.CharField(max_length=4, choices=LOST_MODES, default="504")
+    lost_hold_seconds = models.FloatField(default=35, validators=[MinValueValidator(0)])
+    expire_next_tokens = models.PositiveIntegerField(
+        default=0, help_text="the next N authenticated calls find their access token expired"
+    )
+    token_lifetime = models.PositiveIntegerField(null=True, blank=True, help_text="seconds")
+    rate_limit = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_period = models.PositiveIntegerField(null=True, blank=True, help_text="seconds")
+    invoice_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="plan limit on invoices: creating one more is a 402"
+    )
+    missing_features = models.CharField(
+        max_length=200, blank=True, help_text="space separated, e.g. send_by_post: a 403"
+    )
+    seed = models.BigIntegerField(null=True, blank=True, help_text="makes the dice repeatable")
+    requests_seen = models.PositiveBigIntegerField(default=0)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_global"], condition=models.Q(is_global=True), name="one_global_profile"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_global=True, owner__isnull=True)
+                | models.Q(is_global=False, owner__isnull=False),
+                name="global_or_owner_profile",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "global faults" if self.is_global else f"faults of owner {self.owner_id}"
+
+    @property
+    def missing_feature_list(self) -> list[str]:
+        return self.missing_features.split()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from oauthlib.oauth2 import (
@@ -24,6 +23,7 @@ from oauthlib.oauth2 import (
 )
 from oauthlib.oauth2.rfc6749.endpoints import AuthorizationEndpoint, TokenEndpoint
 
+from partnerapp.sandbox import faults
 from partnerapp.sandbox.models import (
     AccessToken,
     AuthorizationCode,
@@ -214,7 +214,7 @@ class SandboxServer(AuthorizationEndpoint, TokenEndpoint):
 
     def __init__(self, validator: RequestValidator) -> None:
         auth_grant = AuthorizationCodeGrant(validator)
-        bearer = BearerToken(validator, expires_in=lambda request: access_token_lifetime())
+        bearer = BearerToken(validator, expires_in=access_token_lifetime)
         AuthorizationEndpoint.__init__(
             self,
             default_response_type="code",
@@ -233,8 +233,10 @@ class SandboxServer(AuthorizationEndpoint, TokenEndpoint):
         )
 
 
-def access_token_lifetime() -> int:
-    return settings.SANDBOX_ACCESS_TOKEN_LIFETIME
+def access_token_lifetime(request) -> int:
+    """SANDBOX_ACCESS_TOKEN_LIFETIME, or the shorter life a fault profile asks for."""
+    owner = getattr(request, "user", None) or getattr(request.client, "owner", None)
+    return faults.token_lifetime(faults.profile_for(owner))
 
 
 server = SandboxServer(SandboxValidator())

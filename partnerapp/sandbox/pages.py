@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django import forms
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from partnerapp.sandbox import owner_session, services
-from partnerapp.sandbox.models import SCOPES, Grant, OutboxEmail
+from partnerapp.sandbox import faults, owner_session, services
+from partnerapp.sandbox.models import SCOPES, FaultProfile, Grant, OutboxEmail, PostalDispatch
 
 
 def _owner_or_login(request: HttpRequest):
@@ -48,23 +48,49 @@ def outbox(request: HttpRequest) -> HttpResponse:
     if login:
         return login
     emails = OutboxEmail.objects.filter(owner=owner).order_by("-created", "-pk")[:500]
-    return render(request, "sandbox/outbox.html", {"owner": owner, "emails": emails})
+    letters = PostalDispatch.objects.filter(owner=owner).order_by("-created", "-pk")[:500]
+    context = {"owner": owner, "emails": emails, "letters": letters}
+    return render(request, "sandbox/outbox.html", context)
 
 
 def outbox_json(request: HttpRequest) -> JsonResponse:
-    """Every recorded email (optionally of one owner) and the count of sends per document."""
-    emails = OutboxEmail.objects.select_related("client").order_by("pk")
-    if owner_id := request.GET.get("owner"):
-        emails = emails.filter(owner_id=owner_id if owner_id.isdigit() else -1)
-    per_document = (  # order_by(): an ordering column would split the groups
-        emails.order_by().values("document_type", "document_id").annotate(sends=Count("pk"))
-    )
-    return JsonResponse(
-        {
-            "count": emails.count(),
-            "sends_per_document": {
-                f"{row['document_type']}:{row['document_id']}": row["sends"] for row in per_document
-            },
-            "items": [services.outbox_json(email) for email in emails],
-        }
-    )
+    """Every recorded email (optionally of one owner) and the count of sends per document.
+
+    Open without a login on purpose: tests and benchmarks read it to prove exactly-once.
+    """
+    owner = request.GET.get("owner", "")
+    owner_id = (int(owner) if owner.isdigit() else -1) if owner else None
+    return JsonResponse(services.outbox_summary(owner_id=owner_id))
+
+
+class FaultForm(forms.ModelForm):
+    class Meta:
+        model = FaultProfile
+        fields = faults.EDITABLE
+
+
+def fault_settings(request: HttpRequest) -> HttpResponse:
+    """The owner's faults: edit them, fall back to the global ones, or expire tokens now."""
+    owner, login = _owner_or_login(request)
+    if login:
+        return login
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "reset":
+        faults.profile_reset(owner=owner)
+        return redirect("sandbox:faults")
+    if action == "expire_tokens":
+        faults.tokens_expire_now(owner=owner)
+        return redirect("sandbox:faults")
+    profile = faults.profile_for(owner)
+    form = FaultForm(request.POST if action == "save" else None, instance=_copy(profile))
+    if form.is_bound and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in faults.EDITABLE}
+        faults.profile_update(owner=owner, changes=changes)
+        return redirect("sandbox:faults")
+    context = {"owner": owner, "form": form, "own": profile.owner_id == owner.pk}
+    return render(request, "sandbox/faults.html", context)
+
+
+def _copy(profile: FaultProfile) -> FaultProfile:
+    """An unsaved copy: the form must never write to the global row."""
+    return FaultProfile(**{name: getattr(profile, name) for name in faults.EDITABLE})

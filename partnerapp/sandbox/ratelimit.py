@@ -1,4 +1,8 @@
-"""The provider's rate limit: a fixed window of calls per (owner, client)."""
+"""The provider's rate limit: a fixed window of calls per (owner, client).
+
+The budget comes from the fault profile in force (default SANDBOX_RATE_LIMIT calls
+per SANDBOX_RATE_LIMIT_PERIOD seconds), so it can change while the sandbox runs.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +25,14 @@ class RateState:
 
     @classmethod
     def untouched(cls) -> RateState:
+        """For answers given before we know whose budget it is (e.g. a 401)."""
         limit = settings.SANDBOX_RATE_LIMIT
         return cls(limit=limit, remaining=limit, reset=settings.SANDBOX_RATE_LIMIT_PERIOD)
 
 
 @transaction.atomic
-def take_permit(owner: Owner, client: Client) -> RateState:
+def take_permit(owner: Owner, client: Client, *, limit: int, period: int) -> RateState:
     """Count one call; `exceeded` when the window's budget was already spent."""
-    limit, period = settings.SANDBOX_RATE_LIMIT, settings.SANDBOX_RATE_LIMIT_PERIOD
     now = timezone.now()
     RateWindow.objects.get_or_create(owner=owner, client=client, defaults={"window_start": now})
     window = RateWindow.objects.select_for_update().get(owner=owner, client=client)

@@ -1,14 +1,23 @@
-"""Sandbox rows as the provider's JSON (field names and types per the v2 reference)."""
+"""Sandbox rows as the provider's JSON (field names and types per the v2 reference).
+
+Ids the sandbox does not model (bank accounts, ISRs, layouts, people) are null,
+as they are at the provider for an account that never set them up.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from partnerapp.sandbox.models import Contact, Invoice, Owner
+from partnerapp.sandbox.kinds import INVOICE, LETTER, OFFER, DocumentKind
+from partnerapp.sandbox.models import Contact, Document, Owner
 
 
 def _datetime(value) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _date(value) -> str | None:
+    return value.isoformat() if value else None
 
 
 def owner_json(owner: Owner) -> dict[str, Any]:
@@ -39,11 +48,33 @@ def profile_json(owner: Owner) -> dict[str, Any]:
     }
 
 
-def contact_json(contact: Contact) -> dict[str, Any]:
+def split_street(street: str) -> tuple[str, str]:
+    """ "Bahnhofstrasse 12" → ("Bahnhofstrasse", "12"); a street without a number stays whole."""
+    name, _, number = street.rpartition(" ")
+    return (name, number) if name and number[:1].isdigit() else (street, "")
+
+
+def address_json(contact: Contact) -> dict[str, Any]:
+    street, street_no = split_street(contact.street)
     return {
+        "id": contact.pk,  # one address per contact: it carries the contact's id
+        "default": True,
+        "country": contact.country,
+        "street": street,
+        "street_no": street_no,
+        "street2": "",
+        "postcode": contact.postcode,
+        "city": contact.city,
+        "hide_on_documents": False,
+        "default_prepage": True,
+    }
+
+
+def contact_json(contact: Contact, withs: frozenset[str] = frozenset()) -> dict[str, Any]:
+    item = {
         "id": contact.pk,
         "number": contact.number,
-        "relation": ["CL"],
+        "relation": contact.relation.split(),
         "type": contact.type,
         "gender": contact.gender or None,
         "gender_salutation_active": contact.type == "P",
@@ -54,7 +85,7 @@ def contact_json(contact: Contact) -> dict[str, Any]:
         "fax": "",
         "email": contact.email,
         "website": "",
-        "notes": "",
+        "notes": contact.notes,
         "communication_language": contact.language,
         "communication_channel": "E" if contact.email else "P",
         "communication_newsletter": "N",
@@ -66,35 +97,77 @@ def contact_json(contact: Contact) -> dict[str, Any]:
         "discount_type": "P",
         "payment_grace": 30,
         "hourly_rate": 0,
-        "main_address_id": None,
+        "main_address_id": contact.pk,
         "created": _datetime(contact.created),
         "custom_fields": [],
     }
+    if "main_address" in withs:
+        item["main_address"] = address_json(contact)
+    return item
 
 
-def invoice_json(invoice: Invoice, withs: frozenset[str] = frozenset()) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "id": invoice.pk,
-        "number": invoice.number,
-        "contact_id": invoice.contact_id,
-        "contact_name": invoice.contact.name,
-        "contact_address_id": None,
+def document_json(
+    kind: DocumentKind, document: Document, withs: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    item = _letter_fields(document) if kind is LETTER else _priced_fields(document)
+    if kind is INVOICE:
+        item.update(_invoice_fields(document))
+    elif kind is OFFER:
+        item.update(_offer_fields(document))
+    if "contact" in withs:
+        item["contact"] = contact_json(document.contact)
+    if "contact_address" in withs:
+        item["contact_address"] = address_json(document.contact)
+    if "positions" in withs and kind.priced:
+        item["positions"] = document.positions
+    return item
+
+
+def _common_fields(document: Document) -> dict[str, Any]:
+    return {
+        "id": document.pk,
+        "contact_id": document.contact_id,
+        "contact_name": document.contact.name,
+        "contact_address_id": document.contact_id,
         "contact_prepage_address_id": None,
         "contact_person_id": None,
-        "date": invoice.date.isoformat(),
-        "due": invoice.due.isoformat(),
-        "period_from": None,
-        "period_to": None,
-        "period_text": invoice.period_text,
-        "currency": invoice.currency,
-        "total": float(invoice.total),
+        "date": document.date.isoformat(),
+        "language": document.language,
+        "signature_id": None,
+        "layout_id": None,
+        "page_amount": 1,
+        "notes": document.notes,
+        "status": document.status,
+        "created": _datetime(document.created),
+    }
+
+
+def _priced_fields(document) -> dict[str, Any]:
+    return {
+        **_common_fields(document),
+        "number": document.number,
+        "period_text": document.period_text,
+        "currency": document.currency,
+        "total": float(document.total),
         "vat_included": False,
         "discount_rate": 0,
         "discount_type": "P",
+    }
+
+
+def _letter_fields(letter) -> dict[str, Any]:
+    return {**_common_fields(letter), "title": letter.title, "content": letter.content}
+
+
+def _invoice_fields(invoice) -> dict[str, Any]:
+    return {
+        "due": invoice.due.isoformat(),
+        "period_from": None,
+        "period_to": None,
         "cash_discount_rate": 0,
         "cash_discount_date": None,
         "total_paid": float(invoice.total_paid),
-        "paid_date": None,
+        "paid_date": _date(invoice.paid_date),
         "bank_account_id": None,
         "isr_id": None,
         "isr_position": "A",
@@ -107,14 +180,13 @@ def invoice_json(invoice: Invoice, withs: frozenset[str] = frozenset()) -> dict[
         "payment_link_payrexx_url": "",
         "payment_link_smartcommerce": False,
         "payment_link_smartcommerce_url": "",
-        "language": invoice.language,
-        "signature_id": None,
-        "layout_id": None,
-        "page_amount": 1,
-        "notes": invoice.notes,
-        "status": invoice.status,
-        "created": _datetime(invoice.created),
     }
-    if "contact" in withs:
-        item["contact"] = contact_json(invoice.contact)
-    return item
+
+
+def _offer_fields(offer) -> dict[str, Any]:
+    return {
+        "valid_until": offer.valid_until.isoformat(),
+        "accept_online": False,
+        "accept_online_url": "",
+        "accept_online_status": "U",
+    }

@@ -1,44 +1,46 @@
-"""The provider's resources: owner, profile, invoices and the send-by-email action."""
+"""The provider's resources as thin views: the account, contacts, and every document kind.
+
+Each view parses, calls one service (contacts.py, documents.py) and renders. Document
+views are built once per kind (`document_views`), each guarded by its kind's scope.
+"""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from collections.abc import Callable
 
-from partnerapp.sandbox import listing
-from partnerapp.sandbox.api import endpoint, json_body
-from partnerapp.sandbox.models import Invoice, OutboxEmail
-from partnerapp.sandbox.placeholders import expand
-from partnerapp.sandbox.representations import invoice_json, owner_json, profile_json
-from partnerapp.sandbox.responses import ApiProblem, item_response, validation_problem
+from django.http import HttpRequest, HttpResponse
 
-INVOICE_LIST = listing.ListSpec(
+from partnerapp.sandbox import contacts, documents, listing, pdf, validation
+from partnerapp.sandbox.api import endpoint, json_body, parse_ids, require_feature
+from partnerapp.sandbox.kinds import DocumentKind
+from partnerapp.sandbox.representations import (
+    contact_json,
+    document_json,
+    owner_json,
+    profile_json,
+)
+from partnerapp.sandbox.responses import ApiProblem, item_response
+
+CONTACT_LIST = listing.ListSpec(
     filters={
         "id": "pk",
-        "status": "status",
-        "currency": "currency",
-        "contact_id": "contact_id",
         "number": "number",
+        "name": "name",
+        "email": "email",
+        "type": "type",
         "language": "language",
-        "date": "date",
-        "due": "due",
-        "total": "total",
+        "currency": "currency",
+        "city": "city",
     },
-    sorts={
-        "id": "pk",
-        "number": "number",
-        "date": "date",
-        "due": "due",
-        "total": "total",
-        "status": "status",
-    },
-    withs=frozenset({"contact"}),
-    search=("number", "contact__name", "contact__email", "notes"),
-    default_sort="-number",
+    sorts={"id": "pk", "number": "number", "name": "name", "created": "created"},
+    withs=frozenset({"main_address"}),
+    search=("number", "name", "email", "city", "notes"),
+    default_sort="number",
 )
-SENDERS = {"CO", "U", "S", "CE"}
+NO_CONTENT = 204
+
+
+# -- the account -----------------------------------------------------------------------------
 
 
 @endpoint(methods={"GET"}, scope="profile")
@@ -51,89 +53,122 @@ def profile(request: HttpRequest) -> HttpResponse:
     return item_response(profile_json(request.sandbox_owner))
 
 
-def _invoices(request: HttpRequest):
-    return Invoice.objects.filter(owner=request.sandbox_owner).exclude(status="D")
+# -- contacts --------------------------------------------------------------------------------
 
 
-@endpoint(methods={"GET"}, scope="invoice")
-def invoice_list(request: HttpRequest) -> HttpResponse:
-    queryset, query = listing.parse(
-        request, _invoices(request).select_related("contact"), INVOICE_LIST
-    )
-    try:
-        total = queryset.count()
-        rows = list(queryset[query.offset : query.offset + query.limit])
-    except (ValidationError, ValueError, TypeError) as exc:
-        raise ApiProblem(400, "Invalid filter value") from exc
-    items = [invoice_json(row, query.withs) for row in rows]
-    return JsonResponse(listing.page_body(request, items, total, query))
+@endpoint(methods={"GET", "POST"}, scope="contact")
+def contact_collection(request: HttpRequest) -> HttpResponse:
+    owner = request.sandbox_owner
+    if request.method == "POST":
+        created = contacts.contact_create(owner=owner, body=json_body(request))
+        return item_response(contact_json(created), status=201)
+    return listing.respond(request, contacts.contacts_of(owner), CONTACT_LIST, contact_json)
 
 
-def _invoice(request: HttpRequest, invoice_id: int) -> Invoice:
-    found = _invoices(request).select_related("contact", "owner").filter(pk=invoice_id).first()
-    if found is None:
-        raise ApiProblem(404, "Invoice not found", meta={"entity_type": "invoice"})
-    return found
+@endpoint(methods={"GET", "PUT", "DELETE"}, scope="contact")
+def contact_item(request: HttpRequest, ids: str) -> HttpResponse:
+    owner = request.sandbox_owner
+    if request.method == "DELETE":
+        contacts.contacts_delete(owner=owner, ids=parse_ids(ids))
+        return HttpResponse(status=NO_CONTENT)
+    contact = contacts.contact_get(owner, _single_id(ids))
+    if request.method == "PUT":
+        contact = contacts.contact_update(contact=contact, body=json_body(request))
+    return item_response(contact_json(contact, listing.parse_withs(request, CONTACT_LIST.withs)))
 
 
-@endpoint(methods={"GET"}, scope="invoice")
-def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    withs = frozenset(w for w in request.GET.get("with", "").split(",") if w)
-    if unknown := withs - INVOICE_LIST.withs:
-        raise ApiProblem(400, f"Invalid 'with' key: {sorted(unknown)[0]}")
-    return item_response(invoice_json(_invoice(request, invoice_id), withs))
+def _single_id(ids: str) -> int:
+    parsed = parse_ids(ids)
+    if len(parsed) != 1:
+        raise ApiProblem(400, "Expected a single id")
+    return parsed[0]
 
 
-@endpoint(methods={"PATCH"}, scope="invoice")
-def invoice_send_by_email(request: HttpRequest, invoice_id: int) -> HttpResponse:
-    body = json_body(request)
-    invoice = _invoice(request, invoice_id)
-    recipients = _validated_email(body)
-    if invoice.status == "C":
-        raise validation_problem([("status", "A cancelled invoice cannot be sent.")])
-    with transaction.atomic():
-        OutboxEmail.objects.create(
-            owner=invoice.owner,
-            client=request.sandbox_token.client,
-            document_type="invoice",
-            document_id=invoice.pk,
-            document_number=invoice.number,
-            recipients=recipients,
-            subject=expand(body["subject"], invoice),
-            body=expand(body["body"], invoice),
-            sender=body.get("from") or "",
-            receipt=bool(body.get("receipt")),
-            request_id=request.sandbox_request_id,
+# -- documents (invoices, offers, delivery notes, order confirmations, letters) -------------------
+
+
+def document_views(kind: DocumentKind) -> dict[str, Callable[..., HttpResponse]]:
+    """The views of one kind, by URL name suffix."""
+    guarded = endpoint(methods={"GET", "POST"}, scope=kind.scope)
+    item = endpoint(methods={"GET", "PUT", "DELETE"}, scope=kind.scope)
+    read = endpoint(methods={"GET"}, scope=kind.scope)
+    action = endpoint(methods={"PATCH"}, scope=kind.scope)
+    return {
+        "list": guarded(lambda request: _collection(request, kind)),
+        "item": item(lambda request, ids: _item(request, kind, ids)),
+        "pdf": read(lambda request, document_id: _pdf(request, kind, document_id)),
+        "change_status": action(lambda request, document_id: _status(request, kind, document_id)),
+        "send_by_email": action(lambda request, document_id: _email(request, kind, document_id)),
+        "send_by_post": action(lambda request, document_id: _post(request, kind, document_id)),
+    }
+
+
+def _render(kind: DocumentKind):
+    return lambda document, withs: document_json(kind, document, withs)
+
+
+def _collection(request: HttpRequest, kind: DocumentKind) -> HttpResponse:
+    owner = request.sandbox_owner
+    if request.method == "POST":
+        created = documents.document_create(
+            kind=kind, owner=owner, profile=request.sandbox_profile, body=json_body(request)
         )
-        if invoice.status == "DR":
-            Invoice.objects.filter(pk=invoice.pk, status="DR").update(status="S")
-    return HttpResponse(status=204)
+        return item_response(document_json(kind, created), status=201)
+    queryset = documents.documents_of(kind, owner)
+    return listing.respond(request, queryset, kind.listing, _render(kind))
 
 
-def _validated_email(body: dict) -> list[dict[str, str]]:
-    """The recipients of a valid send-by-email body; 422 with every field error otherwise."""
-    errors: list[tuple[str, str]] = []
-    for key in ("subject", "body"):
-        if not isinstance(body.get(key), str) or not body[key].strip():
-            errors.append((key, "This value should not be blank."))
-    recipients = body.get("recipients")
-    if not isinstance(recipients, list) or not recipients:
-        errors.append(("recipients", "At least one recipient is required."))
-        recipients = []
-    for index, recipient in enumerate(recipients):
-        email = recipient.get("email") if isinstance(recipient, dict) else None
-        try:
-            validate_email(email or "")
-        except ValidationError:
-            errors.append(
-                (f"recipients[{index}].email", "This value is not a valid email address.")
-            )
-        if isinstance(recipient, dict) and not isinstance(recipient.get("name", ""), str):
-            errors.append((f"recipients[{index}].name", "This value should be of type string."))
-    if "from" in body and body["from"] not in SENDERS:
-        errors.append(("from", "The value you selected is not a valid choice."))
-    if "receipt" in body and not isinstance(body["receipt"], bool):
-        errors.append(("receipt", "This value should be of type bool."))
-    if errors:
-        raise validation_problem(errors)
-    return [{"email": r["email"], "name": r.get("name") or ""} for r in recipients]
+def _item(request: HttpRequest, kind: DocumentKind, ids: str) -> HttpResponse:
+    owner = request.sandbox_owner
+    if request.method == "DELETE":
+        documents.documents_delete(kind=kind, owner=owner, ids=parse_ids(ids))
+        return HttpResponse(status=NO_CONTENT)
+    document = documents.document_get(kind, owner, _single_id(ids))
+    if request.method == "PUT":
+        document = documents.document_update(kind=kind, document=document, body=json_body(request))
+    withs = listing.parse_withs(request, kind.listing.withs)
+    return item_response(document_json(kind, document, withs))
+
+
+def _pdf(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpResponse:
+    document = documents.document_get(kind, request.sandbox_owner, document_id)
+    response = HttpResponse(pdf.render(kind, document), content_type="application/pdf")
+    name = getattr(document, "number", "") or f"{kind.name}-{document.pk}"
+    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
+    return response
+
+
+def _status(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpResponse:
+    body = json_body(request)
+    document = documents.document_get(kind, request.sandbox_owner, document_id)
+    status = validation.status_action(body, kind.statuses)
+    changed = documents.document_change_status(kind=kind, document=document, status=status)
+    return item_response(document_json(kind, changed))
+
+
+def _email(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpResponse:
+    require_feature(request.sandbox_profile, "send_by_email")
+    body = json_body(request)
+    document = documents.document_get(kind, request.sandbox_owner, document_id)
+    documents.document_send_by_email(
+        kind=kind,
+        document=document,
+        email=validation.email_action(body, receipt_allowed=kind.receipt),
+        client=request.sandbox_token.client,
+        request_id=request.sandbox_request_id,
+    )
+    return HttpResponse(status=NO_CONTENT)
+
+
+def _post(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpResponse:
+    require_feature(request.sandbox_profile, "send_by_post")
+    body = json_body(request)
+    document = documents.document_get(kind, request.sandbox_owner, document_id)
+    documents.document_send_by_post(
+        kind=kind,
+        document=document,
+        options=validation.post_action(body),
+        client=request.sandbox_token.client,
+        request_id=request.sandbox_request_id,
+    )
+    return HttpResponse(status=NO_CONTENT)

@@ -12,11 +12,22 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from partnerapp.sandbox.models import Contact, Invoice, Owner
+from partnerapp.sandbox.documents import document_total
+from partnerapp.sandbox.models import (
+    Contact,
+    DeliveryNote,
+    Invoice,
+    Letter,
+    Offer,
+    OrderConfirmation,
+    Owner,
+)
+from partnerapp.sandbox.placeholders import DEFAULT_SALUTATIONS
 
 FIRST_NAMES = {
     "de": ["Anna", "Lukas", "Sarah", "Reto", "Claudia", "Beat", "Nina", "Urs", "Monika", "Jonas"],
@@ -110,7 +121,7 @@ def slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in ascii_text.lower()).strip("-")
 
 
-def _pick(rng: random.Random, weighted: list[tuple[str, int]]) -> str:
+def _pick(rng: random.Random, weighted: list[tuple[Any, int]]) -> Any:
     values, weights = zip(*weighted, strict=True)
     return rng.choices(values, weights=weights)[0]
 
@@ -163,30 +174,103 @@ def _contact(rng: random.Random, owner: Owner, number: int) -> Contact:
     )
 
 
-def _invoice(rng: random.Random, owner: Owner, contact: Contact, number: int, today: date):
-    issued = today - timedelta(days=rng.randint(0, 120))
-    status = _pick(rng, STATUS_WEIGHTS)
-    if status == "DR":
-        issued = today - timedelta(days=rng.randint(0, 10))
+SERVICES = {
+    "de": [("Beratung", 180), ("Buchhaltung", 120), ("Montage", 95), ("Reisezeit", 80)],
+    "fr": [("Conseil", 180), ("Comptabilité", 120), ("Montage", 95), ("Déplacement", 80)],
+    "it": [("Consulenza", 180), ("Contabilità", 120), ("Montaggio", 95), ("Trasferta", 80)],
+    "en": [("Consulting", 180), ("Bookkeeping", 120), ("Installation", 95), ("Travel", 80)],
+}
+VAT_RATES = [(8.1, 85), (2.6, 10), (0.0, 5)]  # Swiss standard, reduced, exempt
+LETTERS = {
+    "de": ("Terminbestätigung", "Gerne bestätigen wir Ihnen unseren Termin."),
+    "fr": ("Confirmation de rendez-vous", "Nous vous confirmons volontiers notre rendez-vous."),
+    "it": ("Conferma appuntamento", "Le confermiamo volentieri il nostro appuntamento."),
+    "en": ("Appointment confirmation", "We are happy to confirm our appointment."),
+}
+OTHER_STATUSES = {
+    Offer: [("DR", 40), ("S", 30), ("A", 15), ("DE", 10), ("B", 5)],
+    DeliveryNote: [("DR", 40), ("S", 45), ("B", 15)],
+    OrderConfirmation: [("DR", 40), ("S", 45), ("B", 15)],
+    Letter: [("DR", 50), ("S", 50)],
+}
+PREFIXES = {Offer: "OF", DeliveryNote: "LS", OrderConfirmation: "AB"}
+
+
+def _positions(rng: random.Random, language: str) -> list[dict]:
+    lines = []
+    for name, price in rng.sample(SERVICES[language], rng.randint(1, 3)):
+        amount = rng.randint(2, 40) / 2
+        vat = _pick(rng, VAT_RATES)
+        lines.append(
+            {
+                "type": "N",
+                "catalog_type": "S",
+                "number": "",
+                "name": name,
+                "description": "",
+                "price": float(price),
+                "vat": vat,
+                "amount": amount,
+                "unit_id": 1,
+                "discount_rate": 0.0,
+                "discount_type": "P",
+                "total": round(price * amount, 2),
+                "show_only_total": False,
+            }
+        )
+    return lines
+
+
+def _priced(rng: random.Random, contact: Contact, today: date, *, max_age: int) -> dict:
+    """What every priced document of the seed shares: date, currency, positions, total."""
+    issued = today - timedelta(days=rng.randint(0, max_age))
     currency = "EUR" if rng.random() < 0.2 else "CHF"
-    total = Decimal(rng.randint(80, 12000)) + Decimal(rng.choice([0, 5, 50, 95])) / 100
-    paid = (
-        total if status == "P" else (total / 2).quantize(Decimal("0.05")) if status == "PP" else 0
-    )
-    month = issued.strftime("%m.%Y")
+    lines = _positions(rng, contact.language)
+    return {
+        "owner": contact.owner,
+        "contact": contact,
+        "date": issued,
+        "currency": currency,
+        "positions": lines,
+        "total": document_total(lines, currency),
+        "language": contact.language,
+        "period_text": PERIODS[contact.language].format(month=issued.strftime("%m.%Y")),
+    }
+
+
+def _invoice(rng: random.Random, contact: Contact, number: int, today: date) -> Invoice:
+    status = _pick(rng, STATUS_WEIGHTS)
+    values = _priced(rng, contact, today, max_age=10 if status == "DR" else 120)
+    total = values["total"]
+    paid = {"P": total, "PP": (total / 2).quantize(Decimal("0.05"))}.get(status, Decimal(0))
     return Invoice(
-        owner=owner,
-        contact=contact,
-        number=f"RE-{issued.year}-{number:05d}",
-        date=issued,
-        due=issued + timedelta(days=30),
-        currency=currency,
-        total=total,
+        **values,
+        number=f"RE-{values['date'].year}-{number:05d}",
+        due=values["date"] + timedelta(days=30),
         total_paid=paid,
+        paid_date=values["date"] + timedelta(days=20) if status == "P" else None,
         status=status,
-        language=contact.language,
-        period_text=PERIODS[contact.language].format(month=month),
     )
+
+
+def _other(model: type, rng: random.Random, contact: Contact, number: int, today: date):
+    status = _pick(rng, OTHER_STATUSES[model])
+    if model is Letter:
+        title, content = LETTERS[contact.language]
+        issued = today - timedelta(days=rng.randint(0, 60))
+        return Letter(
+            owner=contact.owner,
+            contact=contact,
+            date=issued,
+            language=contact.language,
+            status=status,
+            title=title,
+            content=f"{contact.salutation or DEFAULT_SALUTATIONS[contact.language]}\n\n{content}",
+        )
+    values = _priced(rng, contact, today, max_age=90)
+    extra = {"valid_until": values["date"] + timedelta(days=30)} if model is Offer else {}
+    number_text = f"{PREFIXES[model]}-{values['date'].year}-{number:05d}"
+    return model(**values, **extra, number=number_text, status=status)
 
 
 @transaction.atomic
@@ -200,8 +284,10 @@ def seed_owner(
     invoices: int,
     seed: int,
     today: date,
+    other_documents: int | None = None,
 ) -> tuple[Owner, bool]:
-    """Create an owner with contacts and invoices; an existing owner is left as it is."""
+    """Create an owner with contacts, invoices and `other_documents` of each other kind
+    (default: a tenth of the invoices, at least 2); an existing owner is left as it is."""
     existing = Owner.objects.filter(email=email).first()
     if existing:
         return existing, False
@@ -221,7 +307,13 @@ def seed_owner(
         [_contact(rng, owner, n) for n in range(1, contact_count + 1)]
     )
     Invoice.objects.bulk_create(
-        [_invoice(rng, owner, rng.choice(contacts), n, today) for n in range(1, invoices + 1)],
+        [_invoice(rng, rng.choice(contacts), n, today) for n in range(1, invoices + 1)],
         batch_size=1000,
     )
+    others = max(2, invoices // 10) if other_documents is None else other_documents
+    for model in OTHER_STATUSES:
+        model.objects.bulk_create(
+            [_other(model, rng, rng.choice(contacts), n, today) for n in range(1, others + 1)],
+            batch_size=1000,
+        )
     return owner, True

@@ -5,9 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from partnerapp.sandbox.models import SCOPES, AccessToken, Client, Grant, OutboxEmail, RefreshToken
+from partnerapp.sandbox.models import (
+    SCOPES,
+    AccessToken,
+    Client,
+    Grant,
+    OutboxEmail,
+    Owner,
+    PostalDispatch,
+    RefreshToken,
+)
 
 
 @transaction.atomic
@@ -48,3 +58,52 @@ def outbox_json(email: OutboxEmail) -> dict[str, Any]:
         "request_id": email.request_id,
         "created": email.created.isoformat(),
     }
+
+
+def postal_json(dispatch: PostalDispatch) -> dict[str, Any]:
+    return {
+        "id": dispatch.pk,
+        "owner_id": dispatch.owner_id,
+        "client_id": dispatch.client.client_id if dispatch.client else None,
+        "document_type": dispatch.document_type,
+        "document_id": dispatch.document_id,
+        "document_number": dispatch.document_number,
+        "palette": dispatch.palette,
+        "print": dispatch.print_mode,
+        "speed": dispatch.speed,
+        "request_id": dispatch.request_id,
+        "created": dispatch.created.isoformat(),
+    }
+
+
+def _sends_per_document(rows: QuerySet) -> dict[str, int]:
+    # order_by(): an ordering by pk would join the GROUP BY and count every row as 1.
+    grouped = rows.order_by().values("document_type", "document_id")
+    per_document = grouped.annotate(sends=Count("pk"))
+    return {f"{row['document_type']}:{row['document_id']}": row["sends"] for row in per_document}
+
+
+def outbox_summary(*, owner_id: int | None = None) -> dict[str, Any]:
+    """Every recorded email (of one owner, or all) with the count of sends per document,
+    and the same for documents sent by post under `post`: the proof of "exactly once"."""
+    emails = OutboxEmail.objects.select_related("client").order_by("pk")
+    letters = PostalDispatch.objects.select_related("client").order_by("pk")
+    if owner_id is not None:
+        emails, letters = emails.filter(owner_id=owner_id), letters.filter(owner_id=owner_id)
+    return {
+        "count": emails.count(),
+        "sends_per_document": _sends_per_document(emails),
+        "items": [outbox_json(email) for email in emails],
+        "post": {
+            "count": letters.count(),
+            "sends_per_document": _sends_per_document(letters),
+            "items": [postal_json(dispatch) for dispatch in letters],
+        },
+    }
+
+
+def owner_find(value: str) -> Owner | None:
+    """An owner by id or by email (what commands accept for --owner)."""
+    if value.isdigit():
+        return Owner.objects.filter(pk=int(value)).first()
+    return Owner.objects.filter(email__iexact=value).first()

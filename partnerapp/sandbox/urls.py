@@ -1,21 +1,51 @@
-from django.urls import path
+from django.urls import path, register_converter
 
-from partnerapp.sandbox import oauth_views, owner_session, pages, resources
+from partnerapp.sandbox import oauth_views, owner_session, pages, resources, schema
+from partnerapp.sandbox.kinds import KINDS
+
+
+class IdListConverter:
+    """`12` or `12,13,14`: DELETE takes several ids where GET and PUT take one."""
+
+    regex = r"[0-9]+(?:,[0-9]+)*"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(IdListConverter, "ids")
 
 app_name = "sandbox"
+
+
+def _document_routes() -> list:
+    routes = []
+    for kind in KINDS:
+        views, base, name = resources.document_views(kind), f"v2/{kind.path}", kind.name
+        routes += [
+            path(base, views["list"], name=f"{name}_list"),
+            path(f"{base}/<ids:ids>", views["item"], name=name),
+            path(f"{base}/<int:document_id>/pdf", views["pdf"], name=f"{name}_pdf"),
+        ]
+        for action in ("change_status", "send_by_email", "send_by_post"):
+            url = f"{base}/<int:document_id>/{action.replace('_', '-')}"
+            routes.append(path(url, views[action], name=f"{name}_{action}"))
+    return routes
+
 
 api = [
     path("v2/auth/authorize", oauth_views.authorize, name="authorize"),
     path("v2/auth/access-tokens", oauth_views.access_tokens, name="access_tokens"),
     path("v2/auth/owner", resources.owner, name="owner"),
     path("v2/auth/profile", resources.profile, name="profile"),
-    path("v2/receivables/invoices", resources.invoice_list, name="invoice_list"),
-    path("v2/receivables/invoices/<int:invoice_id>", resources.invoice_detail, name="invoice"),
-    path(
-        "v2/receivables/invoices/<int:invoice_id>/send-by-email",
-        resources.invoice_send_by_email,
-        name="invoice_send_by_email",
-    ),
+    path("v2/contacts", resources.contact_collection, name="contact_list"),
+    *_document_routes(),
+    path("v2/contacts/<ids:ids>", resources.contact_item, name="contact"),
+    path("v2/openapi.yaml", schema.openapi_yaml, name="openapi_yaml"),
+    path("v2/openapi.json", schema.openapi_json, name="openapi_json"),
 ]
 
 owner_pages = [
@@ -26,6 +56,7 @@ owner_pages = [
     path("connected-apps/<int:grant_id>/revoke/", pages.revoke, name="revoke"),
     path("outbox/", pages.outbox, name="outbox"),
     path("outbox.json", pages.outbox_json, name="outbox_json"),
+    path("faults/", pages.fault_settings, name="faults"),
 ]
 
 urlpatterns = api + owner_pages

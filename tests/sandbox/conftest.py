@@ -1,5 +1,6 @@
 import base64
 import hashlib
+import json
 import secrets
 from urllib.parse import urlencode
 
@@ -36,6 +37,22 @@ def owner(db):
         today=timezone.localdate(),
     )
     return owner
+
+
+@pytest.fixture
+def other_owner(db):
+    """Another account at the provider, whose data the owner's tokens must not reach."""
+    other, _ = seed_owner(
+        email="other@sandbox.example",
+        password="pw",
+        name="Beat",
+        surname="Frei",
+        company="Frei AG",
+        invoices=5,
+        seed=1,
+        today=timezone.localdate(),
+    )
+    return other
 
 
 @pytest.fixture
@@ -100,3 +117,49 @@ def token_pair(obtain_code, client):
         return response.json()
 
     return _pair
+
+
+API = "/sandbox/v2"
+
+
+@pytest.fixture
+def bearer(token_pair):
+    """Authorization headers for a fresh access token with `scope`."""
+
+    def _bearer(scope="profile invoice"):
+        return {"HTTP_AUTHORIZATION": f"Bearer {token_pair(scope)['access_token']}"}
+
+    return _bearer
+
+
+ALL_SCOPES = "profile contact letter invoice offer delivery_note order_confirmation"
+
+
+@pytest.fixture
+def call(client, bearer):
+    """`call(method, path, body=None)` with JSON in, against the API, as the owner with
+    every document scope."""
+    headers = bearer(ALL_SCOPES)
+
+    def _call(method: str, path: str, body=None, **extra):
+        kwargs = {**headers, **extra}
+        if body is not None:
+            kwargs.update(data=json.dumps(body), content_type="application/json")
+        return getattr(client, method.lower())(API + path, **kwargs)
+
+    return _call
+
+
+def draft_with_email(owner):
+    return (
+        owner.invoices.filter(status="DR", contact__email__contains="@")
+        .exclude(contact__email__contains="(at)")
+        .first()
+    )
+
+
+EMAIL = {
+    "subject": "Invoice {INVOICENO}",
+    "body": "{SALUTATION}, {INVOICEAMOUNT} by {DATEDUE}",
+    "recipients": [{"email": "x@example.com", "name": "X"}],
+}

@@ -5,29 +5,12 @@ import uuid
 
 import pytest
 
-from partnerapp.sandbox.models import Invoice, OutboxEmail
-
-API = "/sandbox/v2"
-
-
-@pytest.fixture
-def bearer(token_pair):
-    def _bearer(scope="profile invoice"):
-        return {"HTTP_AUTHORIZATION": f"Bearer {token_pair(scope)['access_token']}"}
-
-    return _bearer
+from partnerapp.sandbox.models import OutboxEmail
+from tests.sandbox.conftest import API, draft_with_email
 
 
 def patch_json(client, path, body, headers):
     return client.patch(path, json.dumps(body), content_type="application/json", **headers)
-
-
-def draft_with_email(owner) -> Invoice:
-    return (
-        owner.invoices.filter(status="DR", contact__email__contains="@")
-        .exclude(contact__email__contains="(at)")
-        .first()
-    )
 
 
 @pytest.mark.parametrize("path", ["/auth/owner", "/receivables/invoices", "/no/such/path"])

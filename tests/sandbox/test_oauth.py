@@ -1,6 +1,7 @@
 """The sandbox's authorization server: consent page and token endpoint."""
 
 from partnerapp.sandbox.models import AccessToken, Grant, RefreshToken
+from partnerapp.sandbox.owner_session import SESSION_KEY
 from partnerapp.sandbox.services import grant_revoke
 from tests.journeys import query
 from tests.sandbox.conftest import REDIRECT, SECRET, authorize_url, pkce_pair
@@ -142,3 +143,90 @@ def test_tokens_are_stored_as_digests_only(token_pair):
     pair = token_pair()
     stored = list(AccessToken.objects.values_list("token_digest", flat=True))
     assert pair["access_token"] not in stored and len(stored[0]) == 64
+
+
+def test_client_credentials_give_an_access_token_only(client, oauth_client, owner):
+    oauth_client.owner = owner
+    oauth_client.save()
+    response = client.post(
+        TOKENS,
+        {
+            "grant_type": "client_credentials",
+            "client_id": "app",
+            "client_secret": SECRET,
+            "scope": "profile invoice",
+        },
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert "refresh_token" not in body and body["expires_in"] == 43200
+    me = client.get("/sandbox/v2/auth/owner", HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
+    assert me.json()["item"]["id"] == owner.pk
+
+
+def test_client_credentials_need_a_client_with_its_own_account(client, oauth_client):
+    response = client.post(
+        TOKENS, {"grant_type": "client_credentials", "client_id": "app", "client_secret": SECRET}
+    )
+    assert response.status_code == 401
+    assert response.json()["meta"]["error_type"] == "unauthorized_client"
+
+
+def test_a_scope_the_client_may_not_ask_for_is_invalid_scope(client, token_pair, oauth_client):
+    oauth_client.allowed_scopes = "profile invoice"
+    oauth_client.save()
+    pair = token_pair()
+    response = client.post(
+        TOKENS,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": pair["refresh_token"],
+            "client_id": "app",
+            "client_secret": SECRET,
+            "scope": "profile invoice contact",
+        },
+    )
+    assert response.status_code == 401 and response.json()["meta"]["error_type"] == "invalid_scope"
+
+
+def test_the_access_token_lifetime_is_a_setting(token_pair, settings):
+    settings.SANDBOX_ACCESS_TOKEN_LIFETIME = 900
+    assert token_pair()["expires_in"] == 900
+
+
+def test_a_refresh_returns_a_new_pair_that_works(token_pair, client):
+    pair = token_pair()
+    fresh = client.post(
+        TOKENS,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": pair["refresh_token"],
+            "client_id": "app",
+            "client_secret": SECRET,
+        },
+        content_type="application/json",
+    ).json()
+    assert fresh["access_token"] != pair["access_token"]
+    me = client.get("/sandbox/v2/auth/owner", HTTP_AUTHORIZATION=f"Bearer {fresh['access_token']}")
+    assert me.status_code == 200
+
+
+def test_the_owner_revokes_on_the_connected_apps_page(browser_of, token_pair, client, owner):
+    pair = token_pair()
+    page = browser_of.get("/sandbox/connected-apps/")
+    assert b"Partner App" in page.content and b"Read, send and change your invoices" in page.content
+    grant = Grant.objects.get(owner=owner, revoked_at=None)
+    assert browser_of.post(f"/sandbox/connected-apps/{grant.pk}/revoke/").status_code == 302
+    assert b"No app has access" in browser_of.get("/sandbox/connected-apps/").content
+    me = client.get("/sandbox/v2/auth/owner", HTTP_AUTHORIZATION=f"Bearer {pair['access_token']}")
+    assert me.status_code == 401 and not AccessToken.objects.filter(owner=owner).exists()
+
+
+def test_nobody_else_can_revoke_an_owners_grant(client, token_pair, owner, other_owner):
+    token_pair()
+    grant = Grant.objects.get(owner=owner)
+    session = client.session
+    session[SESSION_KEY] = other_owner.pk
+    session.save()
+    assert client.post(f"/sandbox/connected-apps/{grant.pk}/revoke/").status_code == 404
+    assert Grant.objects.get(pk=grant.pk).revoked_at is None

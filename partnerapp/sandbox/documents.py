@@ -1,0 +1,267 @@
+"""What the provider does with documents: create, update, delete, and the PATCH actions.
+
+Plain functions over a `DocumentKind`, so invoices, offers, delivery notes, order
+confirmations and letters behave alike. Views parse and call one of these.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from partnerapp.sandbox.kinds import INVOICE, OFFER, DocumentKind
+from partnerapp.sandbox.models import (
+    Client,
+    Contact,
+    Document,
+    FaultProfile,
+    OutboxEmail,
+    Owner,
+    PostalDispatch,
+)
+from partnerapp.sandbox.placeholders import expand
+from partnerapp.sandbox.responses import ApiProblem, validation_problem
+from partnerapp.sandbox.validation import LANGUAGES, Fields, positions
+
+# Feature-limit codes of a 402 (DESIGN §2): hard limit, soft limit, total limit.
+HARD_LIMIT = 4001
+UNSENDABLE = {"C": "cancelled", "D": "deleted"}
+
+
+def documents_of(kind: DocumentKind, owner: Owner) -> QuerySet:
+    """What the API shows: deleted documents (status D) are gone for it."""
+    return kind.model.objects.filter(owner=owner).exclude(status="D").select_related("contact")
+
+
+def document_get(kind: DocumentKind, owner: Owner, document_id: int) -> Document:
+    found = documents_of(kind, owner).select_related("owner").filter(pk=document_id).first()
+    if found is None:
+        raise ApiProblem(404, f"The {kind.label} was not found", meta={"entity_type": kind.name})
+    return found
+
+
+# -- create, update, delete -------------------------------------------------------------------
+
+
+def document_create(
+    *, kind: DocumentKind, owner: Owner, profile: FaultProfile, body: dict[str, Any]
+) -> Document:
+    """A new draft from a POST body; 422 for invalid fields, 402 past the plan's limit."""
+    if kind is INVOICE:
+        _check_invoice_limit(owner, profile)  # the plan speaks first, whatever the body
+    values = _read(kind, owner, Fields(body))
+    document = kind.model(owner=owner, status="DR", **values)
+    if kind.priced:
+        return _save_numbered(kind, document, requested=values.get("number"))
+    document.save()
+    return document
+
+
+def document_update(*, kind: DocumentKind, document: Document, body: dict[str, Any]) -> Document:
+    """PUT: change what is given, keep the rest."""
+    values = _read(kind, document.owner, Fields(body, partial=True), current=document)
+    for name, value in values.items():
+        setattr(document, name, value)
+    if kind.priced and "currency" in values and document.positions:
+        document.total = document_total(document.positions, document.currency)  # rounding
+    try:
+        with transaction.atomic():
+            document.save()
+    except IntegrityError:
+        raise validation_problem([("number", "This number is already used.")]) from None
+    return document
+
+
+@transaction.atomic
+def documents_delete(*, kind: DocumentKind, owner: Owner, ids: list[int]) -> int:
+    """Delete all or nothing: 404 (naming the kind) when one id is not there."""
+    rows = documents_of(kind, owner).filter(pk__in=ids)
+    if rows.count() != len(ids):
+        raise ApiProblem(404, f"The {kind.label} was not found", meta={"entity_type": kind.name})
+    return kind.model.objects.filter(pk__in=ids).update(status="D")
+
+
+def _read(kind: DocumentKind, owner: Owner, fields: Fields, current=None) -> dict[str, Any]:
+    """The model values a POST/PUT body sets; raises the 422 listing every bad field."""
+    values: dict[str, Any] = {}
+    contact = _contact(fields, owner, current)
+    if contact is not None:
+        values["contact"] = contact
+    values["date"] = fields.date("date", required=True)
+    values["language"] = fields.choice("language", LANGUAGES, required=True)
+    values["notes"] = fields.string("notes", max_length=10_000)
+    if kind.priced:
+        values.update(_priced_values(kind, fields))
+    else:
+        values["title"] = fields.string("title", max_length=200)
+        values["content"] = fields.string("content", max_length=100_000)
+    fields.raise_if_any()
+    values = {name: value for name, value in values.items() if value is not None}
+    if kind.priced and "positions" in values:
+        currency = values.get("currency") or getattr(current, "currency", "CHF")
+        values["total"] = document_total(values["positions"], currency)
+    return values
+
+
+def _priced_values(kind: DocumentKind, fields: Fields) -> dict[str, Any]:
+    values = {
+        "number": fields.string("number", max_length=20, blank=False),
+        "currency": fields.choice("currency", ("CHF", "EUR", "USD", "GBP"), required=True),
+        "period_text": fields.string("period_text"),
+        "positions": positions(fields, required=True),
+    }
+    if kind is INVOICE:
+        values["due"] = fields.date("due", required=True)
+    if kind is OFFER:
+        values["valid_until"] = fields.date("valid_until", required=True)
+    return values
+
+
+def _contact(fields: Fields, owner: Owner, current) -> Contact | None:
+    contact_id = fields.integer("contact_id", required=True)
+    address_id = fields.integer("contact_address_id")
+    if contact_id is None:
+        return None
+    contact = Contact.objects.filter(owner=owner, pk=contact_id).first()
+    if contact is None:
+        fields.error("contact_id", "The contact does not exist.")
+    elif address_id is not None and address_id != contact.pk:
+        fields.error("contact_address_id", "The address does not belong to the contact.")
+    return contact
+
+
+def _check_invoice_limit(owner: Owner, profile: FaultProfile) -> None:
+    limit = profile.invoice_limit
+    if limit is not None and INVOICE.model.objects.filter(owner=owner).count() >= limit:
+        raise ApiProblem(
+            402,
+            "The invoice limit of your plan is reached",
+            code=HARD_LIMIT,
+            meta={"feature": "invoices", "limit": limit},
+        )
+
+
+def _save_numbered(kind: DocumentKind, document, *, requested: str | None) -> Document:
+    """Save with the requested number (422 if taken) or the next free one."""
+    if requested:
+        try:
+            with transaction.atomic():
+                document.save()
+        except IntegrityError:
+            raise validation_problem([("number", "This number is already used.")]) from None
+        return document
+    for _ in range(20):  # another request may take the same number first
+        document.number = next_number(kind, document.owner, document.date)
+        try:
+            with transaction.atomic():
+                document.save()
+            return document
+        except IntegrityError:
+            continue
+    raise ApiProblem(500, "Could not find a free number")
+
+
+def next_number(kind: DocumentKind, owner: Owner, day: date) -> str:
+    """`RE-2025-00042`: the kind's prefix, the year, the owner's count of the kind + 1."""
+    taken = kind.model.objects.filter(owner=owner)
+    sequence = taken.count() + 1
+    while taken.filter(number=f"{kind.number_prefix}-{day.year}-{sequence:05d}").exists():
+        sequence += 1
+    return f"{kind.number_prefix}-{day.year}-{sequence:05d}"
+
+
+def document_total(lines: list[dict[str, Any]], currency: str) -> Decimal:
+    """Sum of the normal positions plus their VAT; CHF rounded to 5 Rappen."""
+    total = Decimal(0)
+    for line in lines:
+        if line["type"] == "N":
+            amount = Decimal(str(line["total"]))
+            total += amount + amount * Decimal(str(line["vat"])) / 100
+    step = Decimal("0.05") if currency == "CHF" else Decimal("0.01")
+    return (total / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
+
+
+# -- the PATCH actions --------------------------------------------------------------------------
+
+
+def document_change_status(*, kind: DocumentKind, document: Document, status: str) -> Document:
+    document.status = status
+    fields = ["status"]
+    if kind is INVOICE and status == "P":
+        document.total_paid, document.paid_date = document.total, timezone.localdate()
+        fields += ["total_paid", "paid_date"]
+    document.save(update_fields=fields)
+    return document
+
+
+@transaction.atomic
+def document_send_by_email(
+    *,
+    kind: DocumentKind,
+    document: Document,
+    email: dict[str, Any],
+    client: Client,
+    request_id: str,
+) -> OutboxEmail:
+    """Record the email with its placeholders expanded; a draft becomes sent."""
+    _check_sendable(kind, document)
+    sent = OutboxEmail.objects.create(
+        owner=document.owner,
+        client=client,
+        document_type=kind.name,
+        document_id=document.pk,
+        document_number=getattr(document, "number", ""),
+        recipients=email["recipients"],
+        subject=expand(email["subject"], document),
+        body=expand(email["body"], document),
+        sender=email["from"],
+        receipt=email["receipt"],
+        request_id=request_id,
+    )
+    _mark_sent(kind, document)
+    return sent
+
+
+@transaction.atomic
+def document_send_by_post(
+    *,
+    kind: DocumentKind,
+    document: Document,
+    options: dict[str, str],
+    client: Client,
+    request_id: str,
+) -> PostalDispatch:
+    """Record the letter post would carry; 422 when the contact has no postal address."""
+    _check_sendable(kind, document)
+    contact = document.contact
+    if not (contact.street and contact.postcode and contact.city):
+        raise validation_problem([("contact_address_id", "The contact has no postal address.")])
+    dispatch = PostalDispatch.objects.create(
+        owner=document.owner,
+        client=client,
+        document_type=kind.name,
+        document_id=document.pk,
+        document_number=getattr(document, "number", ""),
+        palette=options["palette"],
+        print_mode=options["print"],
+        speed=options["speed"],
+        request_id=request_id,
+    )
+    _mark_sent(kind, document)
+    return dispatch
+
+
+def _check_sendable(kind: DocumentKind, document: Document) -> None:
+    if document.status in UNSENDABLE:
+        reason = f"A {UNSENDABLE[document.status]} {kind.label} cannot be sent."
+        raise validation_problem([("status", reason)])
+
+
+def _mark_sent(kind: DocumentKind, document: Document) -> None:
+    # Conditional: of two sends racing, both are recorded, the status moves once.
+    kind.model.objects.filter(pk=document.pk, status="DR").update(status="S")
