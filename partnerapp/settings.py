@@ -277,8 +277,6 @@ if CELERY_BROKER_URL.startswith("filesystem"):
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),  # broadcast (pidbox); else ./control
         "store_processed": False,
-        # The exchange tables too, or kombu writes them to ./control in the work tree.
-        "control_folder": str(_broker_dir / "control"),
     }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", "partnerapp")
 CELERY_TASK_IGNORE_RESULT = True  # dashboards read our own tables, never a result backend
