@@ -21,13 +21,19 @@ from partnerapp.connections.services import CallContext, ConnectionUnusable
 from partnerapp.jobs import notifications, selection, states
 from partnerapp.jobs.actions import CHANGE_STATUS, SEND_BY_EMAIL, ActionSpec, action_for
 from partnerapp.jobs.models import BatchJob, JobItem
-from partnerapp.smartbusiness.errors import SmartBusinessError
+from partnerapp.smartbusiness.errors import (
+    ServerError,
+    SmartBusinessError,
+    TooManyRequests,
+    TransportError,
+)
 from partnerapp.smartbusiness.placeholders import unknown_placeholders
 
 logger = logging.getLogger(__name__)
 Item = JobItem.State
 Job = BatchJob.Status
 PREPARE_MAX_PACING_WAIT = 30.0
+PREPARE_RETRY_DELAY = 10.0
 CHANGEABLE_STATUSES = {"DR", "S", "P", "PP", "R1", "R2", "R3", "R", "DC", "C"}
 
 
@@ -137,11 +143,18 @@ def job_prepare(*, job_id: int) -> PrepareLater | None:
             job, target=Job.PAUSED, error=str(exc), pause_reason=BatchJob.PauseReason.NEEDS_REAUTH
         )
         return None
+    except TooManyRequests as exc:
+        return PrepareLater(delay=exc.retry_after)
+    except (ServerError, TransportError) as exc:  # the provider has a bad minute: wait
+        BatchJob.objects.filter(pk=job.pk).update(
+            error=_("Waiting for SmartBusiness: %(m)s") % {"m": exc.message}
+        )
+        return PrepareLater(delay=PREPARE_RETRY_DELAY)
     except SmartBusinessError as exc:
         message = _("Could not read the selected documents: %(m)s") % {"m": exc.message}
         states.job_move(job, target=Job.FAILED, finished_at=timezone.now(), error=message)
         return None
-    BatchJob.objects.filter(pk=job.pk).update(prepared_at=timezone.now())
+    BatchJob.objects.filter(pk=job.pk).update(prepared_at=timezone.now(), error="")
     job.prepared_at = timezone.now()
     if job.auto_start:
         job_start(job=job)

@@ -150,10 +150,18 @@ class TooManyRequests(ApiError):
     status = 429
     transient = True
 
+    SHORT_BACKOFF = 5  # seconds, when the provider still reports budget left
+
     @property
     def retry_after(self) -> int:
-        """Seconds until the provider's rate-limit period resets (at least 1)."""
-        return max(1, self.rate_limit.reset if self.rate_limit else 60)
+        """Seconds to wait: until the period resets when the budget is spent; a short
+        backoff when the headers still show budget (a 429 for another reason, e.g. a
+        burst limit in front of the provider)."""
+        if self.rate_limit is None:
+            return 60
+        if self.rate_limit.remaining > 0:
+            return max(1, min(self.rate_limit.reset, self.SHORT_BACKOFF))
+        return max(1, self.rate_limit.reset)
 
 
 class ServerError(ApiError):

@@ -90,3 +90,13 @@ def test_a_refused_connection_never_arrived_but_a_reset_may_have():
     assert errors.transport_error(refused).may_have_arrived is False
     assert errors.transport_error(reset).may_have_arrived is True
     assert errors.transport_error(requests.ReadTimeout()).may_have_arrived is True
+
+
+def test_a_429_with_budget_left_backs_off_briefly():
+    headers = {
+        "X-Rate-Limit-Limit": "50",
+        "X-Rate-Limit-Remaining": "12",
+        "X-Rate-Limit-Reset": "900",
+    }
+    error = errors.error_from_response(response(429, {"code": 429, "message": "slow"}, headers))
+    assert error.retry_after == 5
