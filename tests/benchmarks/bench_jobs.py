@@ -170,7 +170,9 @@ def start(command: list[str], log: Path, ready: bytes) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while ready not in log.read_bytes():
         if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"{command[3:5]} did not start; see {log}")
+            if process.poll() is None:
+                os.killpg(process.pid, 9)
+            raise SystemExit(f"{command[1:5]} did not start; see {log}")
         time.sleep(0.2)
     return process
 
@@ -232,28 +234,33 @@ def main() -> None:
     owner, user, ids = prepare(args.invoices * len(args.latency_ms), port)
     var = Path(os.environ["PARTNERAPP_VAR_DIR"])
     python = sys.executable
-    server = start(
-        [python, "manage.py", "sandbox_serve", "--bind", f"127.0.0.1:{port}"],
-        var / "server.log",
-        b"Booting worker",
-    )
-    worker = start(
-        [
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "partnerapp",
-            "worker",
-            "--concurrency=4",
-            "--loglevel=INFO",
-            "-Q",
-            os.environ["CELERY_TASK_DEFAULT_QUEUE"],
-        ],
-        var / "worker.log",
-        b"ready",
-    )
+    children: list[subprocess.Popen] = []
     try:
+        children.append(
+            start(
+                [python, "manage.py", "sandbox_serve", "--bind", f"127.0.0.1:{port}"],
+                var / "server.log",
+                b"Booting worker",
+            )
+        )
+        children.append(
+            start(
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "partnerapp",
+                    "worker",
+                    "--concurrency=4",
+                    "--loglevel=INFO",
+                    "-Q",
+                    os.environ["CELERY_TASK_DEFAULT_QUEUE"],
+                ],
+                var / "worker.log",
+                b"ready",
+            )
+        )
         connection = connect(user, port)
         print(
             f"job pipeline vs sequential loop, {args.invoices} invoices each, "
@@ -273,7 +280,7 @@ def main() -> None:
             f"  outbox: {len(sends)} invoices, each sent exactly once: {set(sends.values()) == {1}}"
         )
     finally:
-        for process in (worker, server):
+        for process in reversed(children):
             os.killpg(process.pid, 15)
             process.wait(timeout=30)
 
