@@ -89,7 +89,7 @@ def serve(port: int) -> subprocess.Popen:
     server = subprocess.Popen(
         [sys.executable, "manage.py", "sandbox_serve", f"--bind=127.0.0.1:{port}"],
         cwd=ROOT,
-        env=os.environ.copy(),
+        env={**os.environ, "DEBUG": "false"},  # as served for real: no query log kept
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
