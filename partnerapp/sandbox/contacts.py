@@ -78,7 +78,7 @@ def _relation(fields: Fields) -> str | None:
     relation = fields.array("relation", required=True, non_empty=True)
     if relation is None:
         return None
-    if not set(relation) <= {"CL", "CR"}:
+    if not all(isinstance(r, str) for r in relation) or not set(relation) <= {"CL", "CR"}:
         fields.error("relation", "The value you selected is not a valid choice.")
         return None
     return " ".join(sorted(set(relation)))

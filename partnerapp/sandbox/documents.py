@@ -32,6 +32,8 @@ from partnerapp.sandbox.validation import LANGUAGES, Fields, positions
 HARD_LIMIT = 4001
 UNSENDABLE = {"C": "cancelled", "D": "deleted"}
 
+MAX_TOTAL = Decimal(10) ** 10
+
 
 def documents_of(kind: DocumentKind, owner: Owner) -> QuerySet:
     """What the API shows: deleted documents (status D) are gone for it."""
@@ -105,6 +107,8 @@ def _read(kind: DocumentKind, owner: Owner, fields: Fields, current=None) -> dic
     if kind.priced and "positions" in values:
         currency = values.get("currency") or getattr(current, "currency", "CHF")
         values["total"] = document_total(values["positions"], currency)
+        if abs(values["total"]) >= MAX_TOTAL:  # the total column holds 12 digits
+            raise validation_problem([("positions", "The document total is too large.")])
     return values
 
 

@@ -16,6 +16,7 @@ from django.http import HttpRequest, JsonResponse
 
 from partnerapp.sandbox.responses import ApiProblem
 
+MAX_OFFSET = 1_000_000_000  # far beyond any account; bigger numbers overflow the database
 OPERATORS = {"eq": "exact", "in": "in", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
 
 
@@ -62,7 +63,7 @@ def parse_withs(request: HttpRequest, allowed: frozenset[str]) -> frozenset[str]
 def parse(request: HttpRequest, queryset: QuerySet, spec: ListSpec) -> tuple[QuerySet, ListQuery]:
     params = request.GET
     limit = _int(params.get("limit", "100"), "limit", low=1, high=200)
-    offset = _int(params.get("offset", "0"), "offset", low=0)
+    offset = _int(params.get("offset", "0"), "offset", low=0, high=MAX_OFFSET)
     withs = parse_withs(request, spec.withs)
     if q := params.get("q", "").strip():
         match = Q()

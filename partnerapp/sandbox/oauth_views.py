@@ -6,6 +6,7 @@ import json
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from oauthlib.oauth2 import AccessDeniedError, FatalClientError, OAuth2Error
@@ -83,7 +84,10 @@ def _form_body(request: HttpRequest) -> str:
     if request.content_type == "application/json":
         data = json_body(request)
         return urlencode({k: str(v) for k, v in data.items() if v is not None})
-    return urlencode(list(request.POST.items()))  # form-encoded or multipart
+    try:
+        return urlencode(list(request.POST.items()))  # form-encoded or multipart
+    except MultiPartParserError as exc:  # e.g. multipart without a boundary
+        raise ApiProblem(400, "The request body cannot be read") from exc
 
 
 def _oauth_error(token: dict) -> JsonResponse:

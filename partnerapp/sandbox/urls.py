@@ -4,10 +4,22 @@ from partnerapp.sandbox import oauth_views, owner_session, pages, resources, sch
 from partnerapp.sandbox.kinds import KINDS
 
 
+class IdConverter:
+    """A database id: at most 18 digits, so it always fits a 64-bit column (else 404)."""
+
+    regex = r"[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
 class IdListConverter:
     """`12` or `12,13,14`: DELETE takes several ids where GET and PUT take one."""
 
-    regex = r"[0-9]+(?:,[0-9]+)*"
+    regex = r"[0-9]{1,18}(?:,[0-9]{1,18})*"
 
     def to_python(self, value: str) -> str:
         return value
@@ -16,6 +28,7 @@ class IdListConverter:
         return value
 
 
+register_converter(IdConverter, "id")
 register_converter(IdListConverter, "ids")
 
 app_name = "sandbox"
@@ -28,10 +41,10 @@ def _document_routes() -> list:
         routes += [
             path(base, views["list"], name=f"{name}_list"),
             path(f"{base}/<ids:ids>", views["item"], name=name),
-            path(f"{base}/<int:document_id>/pdf", views["pdf"], name=f"{name}_pdf"),
+            path(f"{base}/<id:document_id>/pdf", views["pdf"], name=f"{name}_pdf"),
         ]
         for action in ("change_status", "send_by_email", "send_by_post"):
-            url = f"{base}/<int:document_id>/{action.replace('_', '-')}"
+            url = f"{base}/<id:document_id>/{action.replace('_', '-')}"
             routes.append(path(url, views[action], name=f"{name}_{action}"))
     return routes
 
@@ -53,7 +66,7 @@ owner_pages = [
     path("login/", owner_session.login, name="login"),
     path("logout/", owner_session.logout, name="logout"),
     path("connected-apps/", pages.connected_apps, name="connected_apps"),
-    path("connected-apps/<int:grant_id>/revoke/", pages.revoke, name="revoke"),
+    path("connected-apps/<id:grant_id>/revoke/", pages.revoke, name="revoke"),
     path("outbox/", pages.outbox, name="outbox"),
     path("outbox.json", pages.outbox_json, name="outbox_json"),
     path("faults/", pages.fault_settings, name="faults"),

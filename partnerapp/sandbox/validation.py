@@ -20,6 +20,8 @@ MISSING = "This field is missing."
 LANGUAGES = ("de", "en", "es", "fr", "it")
 SENDERS = ("CO", "U", "S", "CE")
 POSITION_TYPES = ("N", "T", "PB", "H", "SI", "SNI")
+NUMBER_LIMIT = Decimal(10) ** 9
+INTEGER_LIMIT = 2**63
 
 
 class Fields:
@@ -77,6 +79,9 @@ class Fields:
         if isinstance(value, bool) or not isinstance(value, int):
             self.error(key, "This value should be of type integer.")
             return None
+        if not -INTEGER_LIMIT < value < INTEGER_LIMIT:
+            self.error(key, "This value is out of range.")
+            return None
         return value
 
     def number(self, key: str, *, required=False, low: float | None = None) -> Decimal | None:
@@ -94,6 +99,9 @@ class Fields:
             return None
         if low is not None and number < Decimal(str(low)):
             self.error(key, f"This value should be greater than or equal to {low}.")
+            return None
+        if abs(number) >= NUMBER_LIMIT:  # amounts are stored with 12 digits at most
+            self.error(key, f"This value should be less than {NUMBER_LIMIT:,}.")
             return None
         return number
 
