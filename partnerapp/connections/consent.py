@@ -101,7 +101,7 @@ def consent_finish(*, session: SessionBase, user, params: dict[str, str]) -> Con
         with closing(SmartBusinessClient(config, tokens.access_token)) as client:
             owner = client.owner()
     except SmartBusinessError as exc:
-        raise ConsentError(_provider_message(exc)) from exc
+        raise ConsentError(provider_message(exc)) from exc
     return _store(user=user, entry=entry, tokens=tokens, owner=owner)
 
 
@@ -154,7 +154,7 @@ def _live_pending(session: SessionBase) -> dict[str, dict]:
     return {state: e for state, e in pending.items() if now - e.get("created", 0) < max_age}
 
 
-def _provider_message(exc: SmartBusinessError) -> str:
+def provider_message(exc: SmartBusinessError) -> str:
     reference = _(" (request id %(id)s)") % {"id": exc.request_id} if exc.request_id else ""
     return _("SmartBusiness did not complete the connection: %(message)s%(reference)s") % {
         "message": exc.message,

@@ -28,3 +28,19 @@ class ConnectForm(forms.Form):
                 _("The profile scope is needed to know which account you connected.")
             )
         return scopes
+
+
+class OwnAccountForm(forms.Form):
+    client_id = forms.CharField(label=_("Client id"), max_length=200)
+    client_secret = forms.CharField(
+        label=_("Client secret"), max_length=500, widget=forms.PasswordInput(render_value=False)
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("Access partnerapp uses"),
+        choices=SCOPE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        initial=lambda: settings.SMARTBUSINESS_DEFAULT_SCOPES.split(),
+    )
+
+    def clean_scopes(self) -> list[str]:
+        return ConnectForm.clean_scopes(self)

@@ -18,9 +18,17 @@ class Connection(models.Model):
         NEEDS_REAUTH = "needs_reauth", _("needs re-authorization")
         DISCONNECTED = "disconnected", _("disconnected")
 
+    class Grant(models.TextChoices):
+        CONSENT = "authorization_code", _("the owner's consent")
+        OWN_ACCOUNT = "client_credentials", _("own account (client credentials)")
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections"
     )
+    grant = models.CharField(max_length=20, choices=Grant.choices, default=Grant.CONSENT)
+    # Own accounts only: the partner's own API client; the secret as ciphertext.
+    own_client_id = models.CharField(max_length=200, blank=True)
+    own_client_secret_ciphertext = models.TextField(blank=True)
     base_url = models.URLField()
     account_id = models.CharField(max_length=64)  # the provider's owner id
     owner_name = models.CharField(max_length=200)
@@ -58,6 +66,14 @@ class Connection(models.Model):
     @property
     def refresh_token(self) -> str:
         return crypto.decrypt(self.refresh_token_ciphertext)
+
+    @property
+    def own_client_secret(self) -> str:
+        return crypto.decrypt(self.own_client_secret_ciphertext)
+
+    @property
+    def is_own_account(self) -> bool:
+        return self.grant == self.Grant.OWN_ACCOUNT
 
     @property
     def scope_list(self) -> list[str]:

@@ -43,11 +43,14 @@ class ConnectionUnusable(Exception):
         self.connection = connection
 
 
-def api_config(base_url: str | None = None) -> ApiConfig:
+def api_config(
+    base_url: str | None = None, *, client_id: str = "", client_secret: str = ""
+) -> ApiConfig:
+    """partnerapp's registration, or another client's (an own account's) when given."""
     return ApiConfig(
         base_url=base_url or settings.SMARTBUSINESS_BASE_URL,
-        client_id=settings.SMARTBUSINESS_CLIENT_ID,
-        client_secret=settings.SMARTBUSINESS_CLIENT_SECRET,
+        client_id=client_id or settings.SMARTBUSINESS_CLIENT_ID,
+        client_secret=client_secret or settings.SMARTBUSINESS_CLIENT_SECRET,
         connect_timeout=settings.SMARTBUSINESS_CONNECT_TIMEOUT,
         read_timeout=settings.SMARTBUSINESS_READ_TIMEOUT,
         allow_http=settings.SMARTBUSINESS_ALLOW_HTTP,
@@ -73,12 +76,10 @@ def connection_refresh(
         if not (force or rejected or connection.access_token_expires_soon()):
             return connection  # a sibling refreshed while we waited for the lock
         try:
-            tokens = oauth.refresh(
-                api_config(connection.base_url),
-                refresh_token=connection.refresh_token,
-                scope=connection.scope_list,
-            )
-        except InvalidGrant as exc:
+            tokens = _new_tokens(connection)
+        except Unauthorized as exc:
+            if not (isinstance(exc, InvalidGrant) or connection.is_own_account):
+                raise
             _mark_needs_reauth(connection, exc)
             dead = connection
         else:
@@ -97,16 +98,43 @@ def connection_refresh(
     raise ConnectionUnusable(dead)
 
 
-def _mark_needs_reauth(connection: Connection, exc: InvalidGrant) -> None:
+def _new_tokens(connection: Connection) -> oauth.TokenSet:
+    """A new pair by the connection's grant: the single-use refresh token, or (own
+    accounts) the client credentials again."""
+    if connection.is_own_account:
+        config = api_config(
+            connection.base_url,
+            client_id=connection.own_client_id,
+            client_secret=connection.own_client_secret,
+        )
+        return oauth.client_credentials(config, scope=connection.scope_list)
+    return oauth.refresh(
+        api_config(connection.base_url),
+        refresh_token=connection.refresh_token,
+        scope=connection.scope_list,
+    )
+
+
+def _mark_needs_reauth(connection: Connection, exc: Unauthorized) -> None:
     logger.warning(
-        "connection %s: refresh refused (invalid_grant, request %s)", connection.pk, exc.request_id
+        "connection %s: refresh refused (%s, request %s)",
+        connection.pk,
+        exc.error_type,
+        exc.request_id,
     )
     connection.status = Connection.Status.NEEDS_REAUTH
     connection.health_checked_at = timezone.now()
-    connection.last_error = _(
-        "The provider refused the stored refresh token (invalid_grant): the grant was revoked "
-        "or the token was already used. The account owner must connect the account again."
-    )
+    if connection.is_own_account:
+        connection.last_error = _(
+            "The provider refused the stored client credentials (%(error)s). Enter the "
+            "account's client id and secret again."
+        ) % {"error": exc.error_type or exc.message}
+    else:
+        connection.last_error = _(
+            "The provider refused the stored refresh token (invalid_grant): the grant was "
+            "revoked or the token was already used. The account owner must connect the "
+            "account again."
+        )
     connection.save(update_fields=["status", "last_error", "health_checked_at", "updated_at"])
 
 
@@ -185,10 +213,11 @@ def _client(connection: Connection, context: CallContext) -> SmartBusinessClient
 
 
 def connection_disconnect(connection: Connection) -> None:
-    """Forget the tokens; the connection and its history stay."""
+    """Forget the tokens (and an own account's secret); the connection and history stay."""
     connection.status = Connection.Status.DISCONNECTED
     connection.access_token_ciphertext = ""
     connection.refresh_token_ciphertext = ""
+    connection.own_client_secret_ciphertext = ""
     connection.access_token_expires_at = None
     connection.save()
 

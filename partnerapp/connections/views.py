@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from partnerapp.connections import consent
-from partnerapp.connections.forms import ConnectForm
+from partnerapp.connections.forms import ConnectForm, OwnAccountForm
 from partnerapp.connections.models import Connection
+from partnerapp.connections.own_account import OwnAccountError, own_account_add
 from partnerapp.connections.services import connection_disconnect
 from partnerapp.smartbusiness.errors import SmartBusinessError
 
@@ -75,3 +76,29 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     connection_disconnect(connection)
     messages.success(request, _("Disconnected %(name)s.") % {"name": connection.owner_name})
     return redirect("dashboard:overview")
+
+
+@login_required
+def own_account(request: HttpRequest) -> HttpResponse:
+    """Add (or renew) the partner's own account with client credentials."""
+    form = OwnAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = own_account_add(
+                user=request.user,
+                client_id=form.cleaned_data["client_id"],
+                client_secret=form.cleaned_data["client_secret"],
+                scopes=form.cleaned_data["scopes"],
+            )
+        except OwnAccountError as exc:
+            form.add_error(None, str(exc))
+        else:
+            text = (
+                _("Added your own account %(name)s.")
+                if result.created
+                else _("Updated your own account %(name)s.")
+            )
+            messages.success(request, text % {"name": result.connection.owner_name})
+            return redirect("dashboard:connection", pk=result.connection.pk)
+    status = 400 if form.errors else 200
+    return render(request, "connections/own_account.html", {"form": form}, status=status)

@@ -87,6 +87,19 @@ def refresh(config: ApiConfig, *, refresh_token: str, scope: list[str]) -> Token
     return TokenSet.from_response(token, scope)
 
 
+def client_credentials(config: ApiConfig, *, scope: list[str]) -> TokenSet:
+    """An access token for the client's own account (no refresh token: ask again later)."""
+    session = new_session(config, scope=scope, backend=True)
+    with _token_errors():
+        token = session.fetch_token(
+            config.token_url,
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            include_client_id=True,
+        )
+    return TokenSet.from_response(token, scope)
+
+
 @contextmanager
 def _token_errors() -> Iterator[None]:
     """Map transport and parse errors of the token endpoint to our types."""

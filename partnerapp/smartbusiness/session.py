@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from oauthlib.oauth2 import BackendApplicationClient
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
 from urllib3.util.retry import Retry
@@ -72,7 +73,9 @@ def new_session(
     scope: list[str] | None = None,
     state: str | None = None,
     pkce: bool = False,
+    backend: bool = False,
 ) -> ProviderSession:
+    """`backend`: a session for the client-credentials grant (the client's own account)."""
     if config.allow_http:
         # oauthlib refuses http:// unless told otherwise; the sandbox runs on loopback.
         os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
@@ -80,7 +83,8 @@ def new_session(
         {"access_token": access_token, "token_type": "Bearer"} if access_token else None
     )
     session = ProviderSession(
-        client_id=config.client_id,
+        client_id=None if backend else config.client_id,
+        client=BackendApplicationClient(client_id=config.client_id) if backend else None,
         token=token,
         redirect_uri=redirect_uri,
         scope=scope,
