@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: demo test lint format install install-dev check-deploy clean
+.PHONY: demo test lint format install install-dev check-deploy clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,10 @@ check-deploy: install
 
 clean:
 	rm -rf var/broker var/test-* var/staticfiles
+
+## make bench: the benchmarks, each printing its figures side by side with a baseline
+## (use DATABASE_URL / CELERY_BROKER_URL for PostgreSQL and Redis; machines are noisy)
+bench: install-dev
+	$(BIN)/python tests/benchmarks/bench_jobs.py
+	$(BIN)/python tests/benchmarks/bench_sandbox_throughput.py
+	$(BIN)/python tests/benchmarks/bench_seeding.py

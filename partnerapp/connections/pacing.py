@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
@@ -37,16 +37,25 @@ class PacingWait(Exception):
 
 
 def permit_take(connection_id: int) -> float:
-    """Take one permit. Returns 0 when granted, else the seconds until one may be."""
+    """Take one permit. Returns 0 when granted, else the seconds until one may be.
+
+    One UPDATE: a window we saw has ended starts again with the full limit; otherwise
+    the count goes down by one where there is budget left (or it is unknown).
+    """
     now = timezone.now()
-    # A window we saw has ended: the next one starts with the full limit.
-    Connection.objects.filter(pk=connection_id, rate_limit_reset_at__lte=now).update(
-        rate_limit_remaining=F("rate_limit_limit"), rate_limit_reset_at=None
-    )
+    ended = Q(rate_limit_reset_at__lte=now)
     granted = (
         Connection.objects.filter(pk=connection_id)
-        .filter(Q(rate_limit_remaining__isnull=True) | Q(rate_limit_remaining__gt=0))
-        .update(rate_limit_remaining=F("rate_limit_remaining") - 1)  # NULL stays NULL
+        .filter(ended | Q(rate_limit_remaining__isnull=True) | Q(rate_limit_remaining__gt=0))
+        .update(
+            rate_limit_remaining=Case(
+                When(ended, then=F("rate_limit_limit") - 1),
+                default=F("rate_limit_remaining") - 1,  # NULL stays NULL
+            ),
+            rate_limit_reset_at=Case(
+                When(ended, then=Value(None)), default=F("rate_limit_reset_at")
+            ),
+        )
     )
     if granted:
         return 0.0
@@ -77,9 +86,21 @@ def pace(connection_id: int, *, max_wait: float) -> None:
 
 
 def window_record(connection_id: int, rate_limit: RateLimit) -> None:
-    """Fold the provider's headers into our copy of the window."""
+    """Fold the provider's headers into our copy of the window.
+
+    Most answers change nothing (we counted the call down before making it), so the
+    row is only written when the provider knows better: fewer writes to the one row
+    every worker of the account shares.
+    """
     reset_at = timezone.now() + timedelta(seconds=rate_limit.reset)
-    Connection.objects.filter(pk=connection_id).update(
+    news = (
+        Q(rate_limit_remaining__isnull=True)
+        | Q(rate_limit_remaining__gt=rate_limit.remaining)
+        | Q(rate_limit_reset_at__isnull=True)
+        | Q(rate_limit_limit__isnull=True)
+        | ~Q(rate_limit_limit=rate_limit.limit)
+    )
+    Connection.objects.filter(news, pk=connection_id).update(
         rate_limit_limit=rate_limit.limit,
         rate_limit_remaining=Least(
             Coalesce(F("rate_limit_remaining"), rate_limit.remaining), rate_limit.remaining

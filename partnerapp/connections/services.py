@@ -10,8 +10,8 @@ uses the new access token.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -170,17 +170,15 @@ def connection_call(
     than `context.max_wait`, and the client's typed errors otherwise.
     """
     connection = _fresh(connection)
-    with closing(_client(connection, context)) as client:
-        try:
-            return call(client)
-        except Unauthorized:
-            pass
+    try:
+        return call(_client(connection, context))
+    except Unauthorized:
+        pass
     refreshed = connection_refresh(
         connection_id=connection.pk,
         rejected_access_ciphertext=connection.access_token_ciphertext,
     )
-    with closing(_client(refreshed, context)) as client:
-        return call(client)
+    return call(_client(refreshed, context))
 
 
 def _fresh(connection: Connection) -> Connection:
@@ -191,25 +189,49 @@ def _fresh(connection: Connection) -> Connection:
     return connection
 
 
-def _client(connection: Connection, context: CallContext) -> SmartBusinessClient:
-    connection_id = connection.pk
+class _CachedClient:
+    """One client per connection and thread, kept while its token is the stored one:
+    its HTTP session keeps the connection to the provider alive between calls."""
 
-    def before_call(method: str, path: str) -> None:
-        pacing.pace(connection_id, max_wait=context.max_wait)
+    def __init__(self, connection: Connection, key: tuple) -> None:
+        self.key = key
+        self.context = INTERACTIVE
+        connection_id = connection.pk
 
-    def after_call(call: ApiCall) -> None:
-        if call.rate_limit:
-            pacing.window_record(connection_id, call.rate_limit)
-        requestlog.entry_record(
-            connection_id, call, job_id=context.job_id, job_item_id=context.job_item_id
+        def before_call(method: str, path: str) -> None:
+            pacing.pace(connection_id, max_wait=self.context.max_wait)
+
+        def after_call(call: ApiCall) -> None:
+            if call.rate_limit:
+                pacing.window_record(connection_id, call.rate_limit)
+            requestlog.entry_record(
+                connection_id,
+                call,
+                job_id=self.context.job_id,
+                job_item_id=self.context.job_item_id,
+            )
+
+        self.client = SmartBusinessClient(
+            api_config(connection.base_url),
+            connection.access_token,
+            before_call=before_call,
+            after_call=after_call,
         )
 
-    return SmartBusinessClient(
-        api_config(connection.base_url),
-        connection.access_token,
-        before_call=before_call,
-        after_call=after_call,
-    )
+
+_clients = threading.local()
+
+
+def _client(connection: Connection, context: CallContext) -> SmartBusinessClient:
+    cache: dict[int, _CachedClient] = _clients.__dict__.setdefault("by_connection", {})
+    key = (connection.base_url, connection.access_token_ciphertext)
+    cached = cache.get(connection.pk)
+    if cached is None or cached.key != key:
+        if cached is not None:
+            cached.client.close()
+        cached = cache[connection.pk] = _CachedClient(connection, key)
+    cached.context = context
+    return cached.client
 
 
 def connection_disconnect(connection: Connection) -> None:

@@ -15,6 +15,7 @@ job of one account never starves a small job of another.
 from __future__ import annotations
 
 import logging
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -44,10 +45,11 @@ Job = BatchJob.Status
 CONNECT_RETRY_DELAYS = (5, 15, 60)  # seconds; then the item fails
 SEND_MAX_PACING_WAIT = 2.0  # longer waits end the slice and come back at the reset
 RECONCILE_MAX_PACING_WAIT = 120.0  # a verdict on an unclear send is worth waiting for
-SLOT_BUSY_DELAY = 1.0
+SLOT_BUSY_DELAY = 1.0  # all of the account's slots are taken: look again in a second
 # Pause and cancel must take effect within 2 s; looking twice a second is enough and
 # spares two queries per item on fast providers.
-STATUS_CHECK_INTERVAL = 0.5  # all of the account's slots are taken: look again in a second
+STATUS_CHECK_INTERVAL = 0.5
+CLAIM_WINDOW = 32  # candidates per claim; more than the chains that may race for them
 
 
 @dataclass(frozen=True)
@@ -103,18 +105,26 @@ def _job_status(job: BatchJob) -> str:
 
 
 def item_claim_next(job: BatchJob) -> JobItem | None:
-    """Claim the next due pending item with one conditional UPDATE, or None if none is due."""
+    """Claim a due pending item with one conditional UPDATE, or None if none is due.
+
+    Candidates are tried in random order, so chains working on one job rarely race
+    for the same row; a lost race just moves on to the next candidate.
+    """
     due = Q(not_before__isnull=True) | Q(not_before__lte=timezone.now())
-    for candidate in job.items.filter(due, state=Item.PENDING).values_list("pk", flat=True)[:5]:
+    candidates = list(job.items.filter(due, state=Item.PENDING).order_by("pk")[:CLAIM_WINDOW])
+    random.shuffle(candidates)
+    for item in candidates:
+        claimed_at = timezone.now()
         claimed = states.item_move(
-            JobItem.objects.filter(pk=candidate),
+            JobItem.objects.filter(pk=item.pk),
             source=Item.PENDING,
             target=Item.SENDING,
             attempts=F("attempts") + 1,
-            claimed_at=timezone.now(),
+            claimed_at=claimed_at,
         )
         if claimed:
-            return JobItem.objects.get(pk=candidate)
+            item.state, item.attempts, item.claimed_at = Item.SENDING, item.attempts + 1, claimed_at
+            return item
     return None
 
 

@@ -1,19 +1,23 @@
-"""Benchmark: the job pipeline against a plain sequential loop, on the same sandbox.
+"""Benchmark (`make bench`): the job pipeline against a plain loop, on the same sandbox.
 
 A script, not a test:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<scratch db> \\
     CELERY_BROKER_URL=redis://127.0.0.1:6379/7 \\
-        .venv/bin/python tests/benchmarks/bench_jobs.py [--invoices 120] [--latency-ms 50]
+        .venv/bin/python tests/benchmarks/bench_jobs.py [--invoices 2000] [--latency-ms 100]
 
-Seeds a benchmark owner with drafts, serves the app with its sandbox under gunicorn
-(`manage.py sandbox_serve`), connects the account through the real consent flow, and
-starts a real Celery worker (4 processes). Then, for each provider latency, it sends
-half of the drafts with a plain loop (one `send_by_email` after another through the
-client: the fastest a single process can go, with no bookkeeping) and the other half
-as a job (claim, send, record, request log, pacing, four work slots), side by side in
-the same run. It prints invoices/s of both, their ratio, and checks the outbox holds
-every invoice exactly once.
+It serves the app and its sandbox under gunicorn (`manage.py sandbox_serve`), sets the
+sandbox's latency, connects the accounts through the real consent flow and starts one
+real Celery worker (a thread pool of --concurrency, the connection's work slots set to
+the same). Side by side in one run it measures:
+
+(a) a plain sequential loop through the client (one keep-alive session, nothing
+    recorded) over a sample of drafts;
+(b) the job pipeline on N drafts selected by a filter (listed 200 at a time, then
+    claim → send → record for each): invoices/s, the ratio to (a), API calls per
+    invoice, 429s, double sends (from the sandbox outbox) and the worker's peak RSS;
+(c) a rate-limited run: another account whose sandbox budget is 300 calls per 60 s,
+    600 drafts: achieved rate as a fraction of the budget, and its 429s.
 """
 
 from __future__ import annotations
@@ -33,9 +37,9 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-OWNER = "jobs-bench@sandbox.example"
-OWNER_PASSWORD = "jobs-bench"
+PASSWORD = "jobs-bench"
 EMAIL = {"subject": "Rechnung {INVOICENO}", "body": "{SALUTATION}\n\n{INVOICEAMOUNT}"}
+BUDGET, PERIOD = 300, 60
 
 
 def free_port() -> int:
@@ -44,14 +48,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def configure(port: int) -> None:
+def configure(port: int, concurrency: int) -> None:
     """Settings for this process and its children, before Django starts."""
     os.environ.setdefault("PARTNERAPP_VAR_DIR", tempfile.mkdtemp(prefix="bench-jobs-"))
     os.environ.setdefault("LOG_LEVEL", "WARNING")  # this process prints figures, not logs
     os.environ["PORT"] = str(port)
     os.environ["SMARTBUSINESS_BASE_URL"] = f"http://127.0.0.1:{port}/sandbox/v2"
     os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"bench-jobs-{uuid.uuid4().hex[:8]}"
-    os.environ["JOB_SLICE_SECONDS"] = "2"
+    os.environ["JOB_CONCURRENCY_PER_CONNECTION"] = str(concurrency)
     os.environ["DJANGO_SETTINGS_MODULE"] = "partnerapp.settings"
     sys.path.insert(0, str(ROOT))
     import django
@@ -62,25 +66,21 @@ def configure(port: int) -> None:
     call_command("migrate", interactive=False, verbosity=0)
 
 
-def prepare(invoices: int, port: int):
-    """A fresh owner whose drafts all have a valid email, our client, a partner user."""
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
+def seed(email: str, drafts: int):
+    """A fresh owner whose invoices are all drafts with a valid customer email."""
     from django.utils import timezone
 
-    from partnerapp.sandbox import faults
-    from partnerapp.sandbox.models import Owner
+    from partnerapp.sandbox.models import Owner, RateWindow
     from partnerapp.sandbox.seeding import seed_owner
-    from partnerapp.sandbox.services import client_register
 
-    Owner.objects.filter(email=OWNER).delete()
+    Owner.objects.filter(email=email).delete()
     owner, _ = seed_owner(
-        email=OWNER,
-        password=OWNER_PASSWORD,
+        email=email,
+        password=PASSWORD,
         name="Bench",
-        surname="Mark",
-        company="Bench AG",
-        invoices=invoices * 3,
+        surname=email[:5],
+        company=f"{email[:5]} AG",
+        invoices=drafts,
         seed=3,
         today=timezone.localdate(),
     )
@@ -88,6 +88,15 @@ def prepare(invoices: int, port: int):
     for contact in owner.contacts.all():
         contact.email = f"kunde{contact.pk}@example.ch"
         contact.save(update_fields=["email"])
+    RateWindow.objects.filter(owner=owner).delete()
+    return owner
+
+
+def register_client(port: int) -> None:
+    from django.conf import settings
+
+    from partnerapp.sandbox.services import client_register
+
     client_register(
         client_id=settings.SMARTBUSINESS_CLIENT_ID,
         secret=settings.SMARTBUSINESS_CLIENT_SECRET,
@@ -95,58 +104,51 @@ def prepare(invoices: int, port: int):
         redirect_uris=[f"http://127.0.0.1:{port}/connections/callback/"],
         scopes=None,
     )
-    faults.profile_update(owner=None, changes={"rate_limit": 1_000_000, "rate_limit_period": 3600})
-    user, _ = get_user_model().objects.get_or_create(username="bench", email="bench@example.com")
-    ids = list(owner.invoices.order_by("pk").values_list("pk", flat=True)[: invoices * 2])
-    return owner, user, ids
 
 
-def connect(user, port: int):
+def connect(user, owner, port: int):
     """The consent flow over HTTP: the owner signs in and approves; we store the tokens."""
     from datetime import UTC, datetime
 
     from partnerapp.connections.models import Connection
     from partnerapp.connections.services import api_config
     from partnerapp.smartbusiness import oauth
-    from partnerapp.smartbusiness.client import SmartBusinessClient
 
     base = f"http://127.0.0.1:{port}"
     config, redirect = api_config(), f"{base}/connections/callback/"
     scopes = ["profile", "invoice", "contact"]
     request = oauth.authorization_request(config, redirect_uri=redirect, scope=scopes, state="b")
     browser = requests.Session()
+    csrf = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
     login = browser.get(f"{base}/sandbox/login/", timeout=30)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
     browser.post(
         f"{base}/sandbox/login/",
         timeout=30,
         data={
-            "csrfmiddlewaretoken": token,
+            "csrfmiddlewaretoken": csrf.search(login.text).group(1),
             "form": "login",
-            "email": OWNER,
-            "password": OWNER_PASSWORD,
+            "email": owner.email,
+            "password": PASSWORD,
         },
     )
     consent = browser.get(request.url, timeout=30)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', consent.text).group(1)
     approved = browser.post(
         request.url,
         allow_redirects=False,
         timeout=30,
-        data={"csrfmiddlewaretoken": token, "decision": "approve"},
+        data={"csrfmiddlewaretoken": csrf.search(consent.text).group(1), "decision": "approve"},
     )
     code = parse_qs(urlsplit(approved.headers["Location"]).query)["code"][0]
     tokens = oauth.exchange_code(
         config, redirect_uri=redirect, code=code, code_verifier=request.code_verifier, scope=scopes
     )
-    owner = SmartBusinessClient(config, tokens.access_token).owner()
-    connection, _ = Connection.objects.get_or_create(
+    connection = Connection(
         user=user,
         base_url=config.base_url,
-        account_id=str(owner["id"]),
-        defaults={"owner_name": "Bench Mark", "scopes": " ".join(scopes)},
+        account_id=str(owner.pk),
+        owner_name=owner.company_name,
+        scopes=" ".join(scopes),
     )
-    connection.status = Connection.Status.ACTIVE
     connection.store_tokens(
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
@@ -156,16 +158,11 @@ def connect(user, port: int):
     return connection
 
 
-def start(command: list[str], log: Path, ready: bytes) -> subprocess.Popen:
+def start(command: list[str], log: Path, ready: bytes, **env_overrides) -> subprocess.Popen:
     handle = open(log, "ab")  # noqa: SIM115 - closed by the child's exit
-    env = {**os.environ, "LOG_LEVEL": "INFO"}  # the children log their "ready" lines
+    env = {**os.environ, "LOG_LEVEL": "INFO", **env_overrides}
     process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env=env,
+        command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True, env=env
     )
     deadline = time.monotonic() + 60
     while ready not in log.read_bytes():
@@ -177,8 +174,30 @@ def start(command: list[str], log: Path, ready: bytes) -> subprocess.Popen:
     return process
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (gunicorn workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for each in pids:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a process and its children, in MB."""
+    total = 0
+    pids = [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for each in pids:
+        for line in Path(f"/proc/{each}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
 def loop(connection, ids: list[int]) -> float:
-    """The baseline: one process, one call after another, nothing recorded."""
+    """(a) one process, one call after another, nothing recorded: invoices/s."""
     from partnerapp.connections.services import api_config
     from partnerapp.smartbusiness.client import DocumentKind, Recipient, SmartBusinessClient
 
@@ -191,93 +210,161 @@ def loop(connection, ids: list[int]) -> float:
             **EMAIL,
             recipients=[Recipient(email="kunde@example.ch", name="Kunde")],
         )
-    return time.perf_counter() - started
+    return len(ids) / (time.perf_counter() - started)
 
 
-def pipeline(user, connection, ids: list[int]) -> float:
-    """The product: a prepared job, confirmed, run by the worker until done."""
+def run_job(user, connection, *, confirm_first: bool) -> tuple:
+    """A job over every draft of the account; returns (job, seconds, prepare seconds)."""
     from partnerapp.jobs import services
     from partnerapp.jobs.models import BatchJob
 
+    created = time.perf_counter()
     job = services.job_create(
         user=user,
         connection=connection,
         action="invoice.send_by_email",
-        selection_spec={"ids": ids},
+        selection_spec={"filter": {"status": "DR"}},
         parameters=EMAIL,
+        auto_start=not confirm_first,
     )
     while not BatchJob.objects.get(pk=job.pk).prepared_at:
-        time.sleep(0.1)
+        time.sleep(0.05)
+    prepared = time.perf_counter()
     job.refresh_from_db()
-    started = time.perf_counter()
-    services.job_start(job=job)
+    if confirm_first:
+        services.job_start(job=job)
     while not BatchJob.objects.get(pk=job.pk).is_finished:
         time.sleep(0.05)
-    elapsed = time.perf_counter() - started
-    counts = services.job_counts(job)
-    assert counts["sent"] == len(ids), counts
-    return elapsed
+    finished = time.perf_counter()
+    started = prepared if confirm_first else created
+    return job, finished - started, prepared - created
+
+
+def calls_of(job) -> tuple[int, int, int]:
+    """(all provider calls, list pages, 429s) the job made, from the request log."""
+    from partnerapp.connections.models import RequestLogEntry
+
+    calls = RequestLogEntry.objects.filter(job_id=job.pk)
+    lists = calls.filter(method="GET", path="/receivables/invoices").count()
+    return calls.count(), lists, calls.filter(status=429).count()
+
+
+def double_sends(owner) -> int:
+    from partnerapp.sandbox.services import outbox_summary
+
+    sends = outbox_summary(owner_id=owner.pk)["sends_per_document"]
+    return sum(1 for count in sends.values() if count > 1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--invoices", type=int, default=120, help="per side and latency")
-    parser.add_argument("--latency-ms", type=int, nargs="+", default=[0, 50])
+    parser.add_argument("--invoices", type=int, default=2000, help="N, for the pipeline")
+    parser.add_argument("--loop-sample", type=int, default=150, help="drafts for the loop")
+    parser.add_argument("--latency-ms", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--limited", type=int, default=600, help="drafts for the budget run")
     args = parser.parse_args()
     port = free_port()
-    configure(port)
+    configure(port, args.concurrency)
+    from django.contrib.auth import get_user_model
     from django.db import connection as db
 
+    from partnerapp.jobs.models import JobItem
     from partnerapp.sandbox import faults
-    from partnerapp.sandbox.services import outbox_summary
 
-    owner, user, ids = prepare(args.invoices * len(args.latency_ms), port)
-    var = Path(os.environ["PARTNERAPP_VAR_DIR"])
-    python = sys.executable
+    owner = seed("bulk-bench@sandbox.example", args.invoices + args.loop_sample)
+    limited_owner = seed("budget-bench@sandbox.example", args.limited)
+    register_client(port)
+    faults.profile_update(
+        owner=None,
+        changes={"latency_ms": args.latency_ms, "rate_limit": 1_000_000, "rate_limit_period": 3600},
+    )
+    faults.profile_update(
+        owner=limited_owner, changes={"rate_limit": BUDGET, "rate_limit_period": PERIOD}
+    )
+    user, _ = get_user_model().objects.get_or_create(username="bench", email="bench@example.com")
+    var, python = Path(os.environ["PARTNERAPP_VAR_DIR"]), sys.executable
     children: list[subprocess.Popen] = []
     try:
-        children.append(
-            start(
-                [python, "manage.py", "sandbox_serve", "--bind", f"127.0.0.1:{port}"],
-                var / "server.log",
-                b"Booting worker",
-            )
+        server = start(
+            [python, "manage.py", "sandbox_serve", "--bind", f"127.0.0.1:{port}"],
+            var / "server.log",
+            b"Booting worker",
+            DEBUG="false",  # as served for real: no query log kept
+            LOG_LEVEL="WARNING",
         )
-        children.append(
-            start(
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "partnerapp",
-                    "worker",
-                    "--concurrency=4",
-                    "--loglevel=INFO",
-                    "-Q",
-                    os.environ["CELERY_TASK_DEFAULT_QUEUE"],
-                ],
-                var / "worker.log",
-                b"ready",
-            )
+        children.append(server)
+        worker = start(
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "partnerapp",
+                "worker",
+                "--pool=threads",
+                f"--concurrency={args.concurrency}",
+                "--loglevel=INFO",
+                "-Q",
+                os.environ["CELERY_TASK_DEFAULT_QUEUE"],
+            ],
+            var / "worker.log",
+            b"ready",
         )
-        connection = connect(user, port)
+        children.append(worker)
+        connection = connect(user, owner, port)
+        limited_connection = connect(user, limited_owner, port)
+        sample = list(
+            owner.invoices.order_by("-pk").values_list("pk", flat=True)[: args.loop_sample]
+        )
+
         print(
-            f"job pipeline vs sequential loop, {args.invoices} invoices each, "
-            f"on {db.vendor}, gunicorn sandbox, worker with 4 processes"
+            f"jobs benchmark on {db.vendor}: sandbox latency {args.latency_ms} ms, gunicorn "
+            f"2x16 threads; worker: thread pool of {args.concurrency}, "
+            f"{args.concurrency} work slots"
         )
-        for latency in args.latency_ms:
-            faults.profile_update(owner=None, changes={"latency_ms": latency})
-            batch, ids = ids[: args.invoices * 2], ids[args.invoices * 2 :]
-            sequential = loop(connection, batch[: args.invoices])
-            job = pipeline(user, connection, batch[args.invoices :])
-            print(
-                f"  provider latency {latency:>3} ms: loop {args.invoices / sequential:6.1f}/s"
-                f"   job {args.invoices / job:6.1f}/s   ratio job/loop {sequential / job:4.2f}x"
+        loop_rate = loop(connection, sample)
+        print(f"(a) sequential loop:        {loop_rate:8.1f} invoices/s  ({len(sample)} invoices)")
+        cpu_before = cpu_seconds(server.pid), cpu_seconds(worker.pid)
+        job, seconds, prepare = run_job(user, connection, confirm_first=True)
+        cpu_server, cpu_worker = (
+            after - before
+            for after, before in zip(
+                (cpu_seconds(server.pid), cpu_seconds(worker.pid)), cpu_before, strict=True
             )
-        sends = outbox_summary(owner_id=owner.pk)["sends_per_document"]
+        )
+        sent = job.items.filter(state=JobItem.State.SENT).count()
+        calls, lists, too_many = calls_of(job)
+        pipeline_rate = sent / seconds
         print(
-            f"  outbox: {len(sends)} invoices, each sent exactly once: {set(sends.values()) == {1}}"
+            f"(b) job pipeline:           {pipeline_rate:8.1f} invoices/s  ({sent} invoices, "
+            f"prepared in {prepare:.1f} s)"
+        )
+        print(f"    ratio pipeline / loop:  {pipeline_rate / loop_rate:8.1f}x  (goal >= 12)")
+        print(
+            f"    API calls per invoice:  {(calls - lists) / sent:8.3f}  + {lists} list pages "
+            f"(goal <= 1.01 + list pages)"
+        )
+        print(f"    429 answers:            {too_many:8d}")
+        print(f"    double sends:           {double_sends(owner):8d}  (goal 0)")
+        print(f"    worker peak RSS:        {peak_rss_mb(worker.pid):8.1f} MB  (goal < 300)")
+        print(
+            f"    CPU per invoice:        {cpu_worker / sent * 1000:8.1f} ms worker, "
+            f"{cpu_server / sent * 1000:.1f} ms sandbox server (2 cores in all)"
+        )
+
+        job, seconds, _ = run_job(user, limited_connection, confirm_first=False)
+        sent = job.items.filter(state=JobItem.State.SENT).count()
+        calls, lists, too_many = calls_of(job)
+        achieved = sent / seconds
+        print(
+            f"(c) budget {BUDGET}/{PERIOD} s run:  {achieved:8.2f} invoices/s = "
+            f"{achieved / (BUDGET / PERIOD):.0%} of the budget ({sent} invoices and {lists} "
+            f"list pages in {seconds:.1f} s; goal >= 90 %)"
+        )
+        print(
+            f"    429 answers:            {too_many:8d}  (goal 0); "
+            f"double sends: {double_sends(limited_owner)}"
         )
     finally:
         for process in reversed(children):
