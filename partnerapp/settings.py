@@ -347,6 +347,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", "1000")
 HEALTH_WORKER_HEARTBEAT_SECONDS = envint("HEALTH_WORKER_HEARTBEAT_SECONDS", "15")
 HEALTH_WORKER_STALE_SECONDS = envint("HEALTH_WORKER_STALE_SECONDS", "60")
 HEALTH_BROKER_TIMEOUT_SECONDS = envfloat("HEALTH_BROKER_TIMEOUT_SECONDS", "3")
+# /metrics shows every tenant's figures: scrapers send "Authorization: Bearer <token>";
+# without a token it answers only on loopback, and only in development.
+METRICS_TOKEN = env("METRICS_TOKEN", "")
 
 # Logs: JSON lines in production (LOG_FORMAT=json|plain), each carrying the bound context
 # (request_id, task, job_id, provider_request_id; see partnerapp/observability.py).

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from partnerapp.health import views as health_views
+
 urlpatterns = [
     path("", include("partnerapp.dashboard.urls")),
     path("connections/", include("partnerapp.connections.urls")),
@@ -9,6 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("health/", include("partnerapp.health.urls")),
+    path("metrics", health_views.metrics, name="metrics"),
 ]
 handler400 = "partnerapp.errorpages.bad_request"  # says which limit an oversized request hit
 

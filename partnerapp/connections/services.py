@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -75,14 +76,18 @@ def connection_refresh(
         rejected = rejected_access_ciphertext == connection.access_token_ciphertext
         if not (force or rejected or connection.access_token_expires_soon()):
             return connection  # a sibling refreshed while we waited for the lock
+        started = time.monotonic()
         try:
             tokens = _new_tokens(connection)
-        except Unauthorized as exc:
-            if not (isinstance(exc, InvalidGrant) or connection.is_own_account):
-                raise
+        except SmartBusinessError as exc:
+            _log_token_call(connection, started, status=exc.status, request_id=exc.request_id)
+            own_refused = connection.is_own_account and isinstance(exc, Unauthorized)
+            if not (isinstance(exc, InvalidGrant) or own_refused):
+                raise  # transient: the stored pair is still good, try again later
             _mark_needs_reauth(connection, exc)
             dead = connection
         else:
+            _log_token_call(connection, started, status=201, request_id=tokens.request_id)
             connection.store_tokens(
                 access_token=tokens.access_token,
                 refresh_token=tokens.refresh_token or connection.refresh_token,
@@ -96,6 +101,23 @@ def connection_refresh(
     connection_needs_reauth.send(sender=Connection, connection=dead)
     notifications.needs_reauth_notify(dead)
     raise ConnectionUnusable(dead)
+
+
+def _log_token_call(connection: Connection, started: float, *, status, request_id: str) -> None:
+    """Token calls go in the request log too: support asks for their X-Request-Id."""
+    requestlog.entry_record(
+        connection.pk,
+        ApiCall(
+            method="POST",
+            path="/auth/access-tokens",
+            status=status,
+            duration=time.monotonic() - started,
+            request_id=request_id,
+            rate_limit=None,
+        ),
+        job_id=None,
+        job_item_id=None,
+    )
 
 
 def _new_tokens(connection: Connection) -> oauth.TokenSet:

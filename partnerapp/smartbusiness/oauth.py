@@ -25,12 +25,15 @@ class TokenSet:
     refresh_token: str  # empty for client credentials
     expires_at: float  # unix time
     scope: list[str]
+    request_id: str = ""  # the token endpoint's X-Request-Id
 
     def __repr__(self) -> str:  # never let a token reach a log or a traceback
         return f"TokenSet(expires_at={self.expires_at!r}, scope={self.scope!r})"
 
     @classmethod
-    def from_response(cls, token: dict[str, Any], requested_scope: list[str]) -> TokenSet:
+    def from_response(
+        cls, token: dict[str, Any], requested_scope: list[str], request_id: str = ""
+    ) -> TokenSet:
         if not token.get("access_token"):
             raise ProtocolError("The token response holds no access_token.")
         expires_in = float(token.get("expires_in") or 43200)
@@ -40,6 +43,7 @@ class TokenSet:
             refresh_token=str(token.get("refresh_token") or ""),
             expires_at=float(token.get("expires_at") or time.time() + expires_in),
             scope=scope.split() if isinstance(scope, str) else list(scope),
+            request_id=request_id,
         )
 
 
@@ -71,7 +75,7 @@ def exchange_code(
             client_secret=config.client_secret,
             include_client_id=True,
         )
-    return TokenSet.from_response(token, scope)
+    return TokenSet.from_response(token, scope, session.last_request_id)
 
 
 def refresh(config: ApiConfig, *, refresh_token: str, scope: list[str]) -> TokenSet:
@@ -84,7 +88,7 @@ def refresh(config: ApiConfig, *, refresh_token: str, scope: list[str]) -> Token
             client_id=config.client_id,
             client_secret=config.client_secret,
         )
-    return TokenSet.from_response(token, scope)
+    return TokenSet.from_response(token, scope, session.last_request_id)
 
 
 def client_credentials(config: ApiConfig, *, scope: list[str]) -> TokenSet:
@@ -97,7 +101,7 @@ def client_credentials(config: ApiConfig, *, scope: list[str]) -> TokenSet:
             client_secret=config.client_secret,
             include_client_id=True,
         )
-    return TokenSet.from_response(token, scope)
+    return TokenSet.from_response(token, scope, session.last_request_id)
 
 
 @contextmanager

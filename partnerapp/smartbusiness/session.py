@@ -56,13 +56,16 @@ class ApiConfig:
 
 
 class ProviderSession(OAuth2Session):
-    """An OAuth2Session that never waits forever."""
+    """An OAuth2Session that never waits forever and remembers the last X-Request-Id."""
 
     default_timeout: tuple[float, float] = (5.0, 30.0)
+    last_request_id = ""
 
     def request(self, method, url, *args, **kwargs):  # type: ignore[override]
         kwargs.setdefault("timeout", self.default_timeout)
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        self.last_request_id = response.headers.get("X-Request-Id", "")
+        return response
 
 
 def new_session(
