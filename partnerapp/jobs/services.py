@@ -98,6 +98,8 @@ def _check_selection(spec: dict) -> None:
             _("Select at most %(n)d documents by hand; use a filter for more.")
             % {"n": selection.MAX_IDS}
         )
+    if not all(_is_id(value) for value in ids):
+        raise JobInputError(_("Document ids must be positive whole numbers."))
     unknown = set(spec.get("filter") or {}) - set(selection.FILTER_KEYS)
     if unknown:
         raise JobInputError(_("Unknown filter field: %(f)s") % {"f": sorted(unknown)[0]})
@@ -107,7 +109,13 @@ def _check_selection(spec: dict) -> None:
         raise JobInputError(_("The filter has an invalid date or contact.")) from exc
 
 
+def _is_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
 def _check_parameters(spec: ActionSpec, params: dict) -> None:
+    if any("\x00" in value for value in params.values() if isinstance(value, str)):
+        raise JobInputError(_("The text contains a null character."))
     if spec.operation == SEND_BY_EMAIL:
         if not str(params.get("subject", "")).strip() or not str(params.get("body", "")).strip():
             raise JobInputError(_("Subject and message must not be empty."))
@@ -180,6 +188,7 @@ def _items_for(job: BatchJob, documents: list[dict]) -> list[JobItem]:
 
 
 def _item_for(job, spec: ActionSpec, params: dict, document: dict, done_before: set) -> JobItem:
+    document = _without_nul(document)  # PostgreSQL text cannot hold NUL; providers might send it
     contact = document.get("contact") or {}
     item = JobItem(
         job=job,
@@ -203,6 +212,16 @@ def _item_for(job, spec: ActionSpec, params: dict, document: dict, done_before: 
     if reason:
         item.state, item.outcome = Item.SKIPPED, reason
     return item
+
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {key: _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 def _snapshot(document: dict) -> dict:
