@@ -85,6 +85,31 @@ def pace(connection_id: int, *, max_wait: float) -> None:
         time.sleep(wait)
 
 
+class WindowWatch:
+    """Which answers are worth folding into the shared window (a write to a hot row).
+
+    Our count already goes down before each call, so an answer only matters when the
+    provider may know something we do not: a new window, a budget running low (other
+    callers may share it), or a second passed since we last looked.
+    """
+
+    LOW = 50  # calls left from which every answer is recorded
+    EVERY = 1.0  # seconds
+
+    def __init__(self) -> None:
+        self.recorded_at = float("-inf")
+        self.reset = None
+
+    def worth_recording(self, rate_limit: RateLimit) -> bool:
+        now = time.monotonic()
+        new_window = self.reset is None or rate_limit.reset > self.reset
+        self.reset = rate_limit.reset
+        if new_window or rate_limit.remaining <= self.LOW or now - self.recorded_at >= self.EVERY:
+            self.recorded_at = now
+            return True
+        return False
+
+
 def window_record(connection_id: int, rate_limit: RateLimit) -> None:
     """Fold the provider's headers into our copy of the window.
 

@@ -218,13 +218,14 @@ class _CachedClient:
     def __init__(self, connection: Connection, key: tuple) -> None:
         self.key = key
         self.context = INTERACTIVE
+        self.window = pacing.WindowWatch()
         connection_id = connection.pk
 
         def before_call(method: str, path: str) -> None:
             pacing.pace(connection_id, max_wait=self.context.max_wait)
 
         def after_call(call: ApiCall) -> None:
-            if call.rate_limit:
+            if call.rate_limit and self.window.worth_recording(call.rate_limit):
                 pacing.window_record(connection_id, call.rate_limit)
             requestlog.entry_record(
                 connection_id,

@@ -108,23 +108,23 @@ def item_claim_next(job: BatchJob) -> JobItem | None:
     """Claim a due pending item with one conditional UPDATE, or None if none is due.
 
     Candidates are tried in random order, so chains working on one job rarely race
-    for the same row; a lost race just moves on to the next candidate.
+    for the same row; a lost race just moves on to the next candidate. Only ids are
+    read for the candidates; the claimed row is read once it is ours.
     """
     due = Q(not_before__isnull=True) | Q(not_before__lte=timezone.now())
-    candidates = list(job.items.filter(due, state=Item.PENDING).order_by("pk")[:CLAIM_WINDOW])
+    pending = job.items.filter(due, state=Item.PENDING).order_by("pk")
+    candidates = list(pending.values_list("pk", flat=True)[:CLAIM_WINDOW])
     random.shuffle(candidates)
-    for item in candidates:
-        claimed_at = timezone.now()
+    for candidate in candidates:
         claimed = states.item_move(
-            JobItem.objects.filter(pk=item.pk),
+            JobItem.objects.filter(pk=candidate),
             source=Item.PENDING,
             target=Item.SENDING,
             attempts=F("attempts") + 1,
-            claimed_at=claimed_at,
+            claimed_at=timezone.now(),
         )
         if claimed:
-            item.state, item.attempts, item.claimed_at = Item.SENDING, item.attempts + 1, claimed_at
-            return item
+            return JobItem.objects.get(pk=candidate)
     return None
 
 

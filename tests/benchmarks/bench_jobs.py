@@ -310,6 +310,7 @@ def main() -> None:
             ],
             var / "worker.log",
             b"ready",
+            DEBUG="false",  # as in production: no query log kept
         )
         children.append(worker)
         connection = connect(user, owner, port)
