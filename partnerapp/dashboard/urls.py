@@ -1,13 +1,13 @@
 from django.urls import path
 
-from partnerapp.dashboard import job_views, views
+from partnerapp.dashboard import invoice_views, job_views, views
 
 app_name = "dashboard"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("connections/<int:pk>/", views.connection_detail, name="connection"),
-    path("connections/<int:pk>/invoices/", views.invoices, name="invoices"),
+    path("connections/<int:pk>/invoices/", invoice_views.invoices, name="invoices"),
     path("connections/<int:pk>/requests/", views.request_log, name="request_log"),
     path("jobs/", job_views.job_list, name="jobs"),
     path("jobs/<int:pk>/", job_views.job_detail, name="job"),
