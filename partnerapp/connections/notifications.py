@@ -27,8 +27,8 @@ def needs_reauth_notify(connection: Connection) -> None:
         "name": connection.owner_name
     }
     body = _(
-        "partnerapp can no longer use the SmartBusiness account %(name)s: %(reason)s\\n\\n"
-        "Jobs of this account are paused and resume after you reconnect it here:\\n%(link)s\\n"
+        "partnerapp can no longer use the SmartBusiness account %(name)s: %(reason)s\n\n"
+        "Jobs of this account are paused and resume after you reconnect it here:\n%(link)s\n"
     ) % {"name": connection.owner_name, "reason": connection.last_error, "link": link}
     try:
         send_mail(subject, body, None, [connection.user.email])

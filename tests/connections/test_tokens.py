@@ -91,6 +91,7 @@ def test_a_revoked_grant_emails_the_partner_user(connect, sandbox, partner, mail
     mail = mailoutbox[0]
     assert mail.to == [partner.email] and "needs to be reconnected" in mail.subject
     assert f"/connections/{connection.pk}/" in mail.body
+    assert "\\n" not in mail.body and "\n\nJobs of this account are paused" in mail.body
 
 
 def test_the_daily_check_refreshes_idle_connections_and_records_health(connect, sandbox):
