@@ -26,7 +26,7 @@ Job = BatchJob.Status
 
 RECENT_JOBS = 10
 ALERT_DAYS = 30  # failed jobs and problem items older than this no longer raise alerts
-ALERTS_PER_KIND = 10
+ALERTS_PER_KIND = 5
 TOKEN_WARNING_SECONDS = 15 * 60
 GAUGE_LOW = 0.1  # under 10 % of the window left: the gauge turns amber
 
