@@ -211,21 +211,23 @@ def _x_labels(chart: Chart, left: int, plot_w: int, baseline: float) -> SafeStri
         (
             (_number(left + index * slot + slot / 2), _number(baseline), MUTED, label)
             for index, label in enumerate(chart.labels)
-            if index % every == 0 or index == count - 1
+            if (count - 1 - index) % every == 0  # counted from the newest, always labelled
         ),
     )
 
 
 def _reference(reference: Reference, left: int, plot_w: int, y) -> SafeString:
+    line_y = y(reference.value)
+    label_y = line_y - 4 if line_y > 24 else line_y + 13  # below the line at the very top
     return format_html(
         '<g class="reference"><line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="{3}" '
         'stroke-width="1.5" stroke-dasharray="6 4"/>'
         '<text x="{2}" y="{4}" text-anchor="end" font-size="11" fill="{3}">{5}</text></g>',
         left,
-        _number(y(reference.value)),
+        _number(line_y),
         left + plot_w,
         INK,
-        _number(y(reference.value) - 4),
+        _number(label_y),
         reference.label,
     )
 

@@ -6,11 +6,15 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from partnerapp.connections.models import RequestLogEntry
+from partnerapp.connections.services import connection_call
 from partnerapp.dashboard.charts import Chart, Reference, Series, nice_ceiling
+from tests.factories import PASSWORD
 from tests.jobs.factories import ConnectionFactory, JobFactory, JobItemFactory
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -189,3 +193,47 @@ def total_of(chart_html: str) -> int:
 def series_totals(chart_html: str) -> list[int]:
     footer = re.search(r"<tfoot>(.*?)</tfoot>", chart_html, re.S).group(1)
     return [int(n) for n in re.findall(r"<td>(\d+)</td>", footer)]
+
+
+@pytest.mark.browser
+def test_the_dashboard_pages_render_in_a_browser_within_the_csp(
+    page, sandbox, connect, partner, screenshot
+):
+    from tests.production.test_csp_browser import CspWatch
+
+    connection = connect()
+    for _n in range(3):
+        connection_call(connection, lambda api: api.invoices())
+    job = JobFactory(connection=connection, status="done")
+    now = timezone.now()
+    for state, n in [("sent", 5), ("failed", 1), ("uncertain", 1)]:
+        JobItemFactory.create_batch(n, job=job, state=state, finished_at=now)
+    watch = CspWatch(page)
+    watch.visit(sandbox.url + "/accounts/login/")
+    page.get_by_label("Email").fill(partner.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(page.get_by_test_id("rate-gauge").locator("meter")).to_be_visible()
+    expect(page.get_by_test_id("alert-items_failed")).to_be_visible()
+    screenshot(page, "overview")
+
+    page.get_by_role("link", name="Activity", exact=True).click()
+    expect(page.get_by_role("img", name="Sends per day")).to_be_visible()
+    page.get_by_text("Show the numbers").first.click()
+    expect(page.get_by_test_id("chart-total").first).to_have_text("7")
+    screenshot(page, "activity")
+
+    watch.visit(f"{sandbox.url}/connections/{connection.pk}/")
+    expect(page.get_by_role("img", name=f"Rate-limit use: {connection.owner_name}")).to_be_visible()
+    screenshot(page, "connection")
+    page.get_by_role("link", name="Request log").click()
+    page.get_by_label("Status").select_option("2xx")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_test_id("log-row").first).to_be_visible()
+    watch.visit(f"{sandbox.url}/connections/{connection.pk}/")
+    page.get_by_role("link", name="Disconnect…").click()
+    screenshot(page, "disconnect-confirm")
+    page.get_by_role("button", name="Yes, disconnect").click()
+    expect(page.get_by_text(f"Disconnected {connection.owner_name}.")).to_be_visible()
+    assert watch.problems() == []
