@@ -293,3 +293,41 @@ def test_the_overview_stays_fast_with_50_accounts_and_1000_jobs(
         timings.append(time.perf_counter() - started)
     timings.sort()
     assert timings[len(timings) // 2] < 0.2, timings  # p50; the benchmark script measures p95
+
+
+def test_the_connection_page_shows_details_jobs_and_a_failed_refresh(client, partner):
+    connection = ConnectionFactory(
+        user=partner,
+        owner_name="Keller AG",
+        account_id="815",
+        base_url="https://api.example.com/v2",
+        last_error="Refresh failed: SmartBusiness answered 503.",
+        rate_limit_limit=1000,
+        rate_limit_remaining=0,
+        rate_limit_reset_at=timezone.now() + timedelta(minutes=12),
+    )
+    job = JobFactory(connection=connection, status="running")
+    JobItemFactory.create_batch(2, job=job, state="sent")
+    JobItemFactory(job=job, state="pending")
+    other = JobFactory(connection=ConnectionFactory(user=partner, owner_name="Other AG"))
+    client.force_login(partner)
+    html = client.get(reverse("dashboard:connection", args=[connection.pk])).content.decode()
+    assert "#815" in html and "https://api.example.com/v2" in html
+    assert "the owner&#x27;s consent" in html or "the owner's consent" in html
+    assert 'class="health refresh_failed"' in html and "answered 503" in html
+    assert 'class="gauge empty"' in html and "0 / 1000 calls left" in html
+    assert '<progress class="progress" max="3" value="2"' in html
+    assert reverse("dashboard:job", args=[job.pk]) in html
+    assert reverse("dashboard:job", args=[other.pk]) not in html
+    assert reverse("dashboard:request_log", args=[connection.pk]) in html
+    assert f'action="{reverse("connections:reconnect", args=[connection.pk])}"' in html
+    refresh_alert = alert(overview(client), "refresh_failed")
+    assert "Keller AG" in refresh_alert and "answered 503" in refresh_alert
+
+
+def test_the_activity_page_is_in_the_navigation(client, partner):
+    client.force_login(partner)
+    html = overview(client)
+    nav = re.search(r"<nav aria-label=\"Main\">(.*?)</nav>", html, re.S).group(1)
+    assert f'href="{reverse("dashboard:activity")}"' in nav
+    assert client.get(reverse("dashboard:activity")).status_code == 200
