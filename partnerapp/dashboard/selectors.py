@@ -166,7 +166,7 @@ class Alert:
 
 def alerts_for(user, connections: list[Connection], *, now: datetime) -> list[Alert]:
     """Connections that need re-authorization or fail to refresh, paused jobs, failed jobs
-    and jobs with failed or uncertain items — most urgent first. Three queries."""
+    and jobs with failed or uncertain items — most urgent first."""
     alerts = [
         Alert(kind="reauth", level="bad", connection=c)
         for c in connections
@@ -181,22 +181,22 @@ def alerts_for(user, connections: list[Connection], *, now: datetime) -> list[Al
 
 
 def _job_alerts(user, *, now: datetime) -> list[Alert]:
+    """Newest first, at most ALERTS_PER_KIND of each kind, so one kind cannot crowd out
+    another. Four queries."""
     since = now - timedelta(days=ALERT_DAYS)
-    problems = _problem_items(user, since=since)
     jobs = BatchJob.objects.filter(user=user).select_related("connection")
-    paused_or_failed = Q(status=Job.PAUSED) | Q(status=Job.FAILED, created_at__gte=since)
-    wanted = jobs.filter(paused_or_failed | Q(pk__in=list(problems)))
-    wanted = wanted.order_by("-created_at", "-pk")[: 3 * ALERTS_PER_KIND]
-    paused, failed, items = [], [], []
-    for job in wanted:
-        if job.status == Job.PAUSED:
-            paused.append(Alert(kind="paused", level="warn", job=job, connection=job.connection))
-        elif job.status == Job.FAILED:
-            failed.append(Alert(kind="job_failed", level="bad", job=job))
+    newest = ("-created_at", "-pk")
+    paused = jobs.filter(status=Job.PAUSED).order_by(*newest)[:ALERTS_PER_KIND]
+    failed = jobs.filter(status=Job.FAILED, created_at__gte=since).order_by(*newest)
+    problems = _problem_items(user, since=since)
+    troubled = jobs.filter(pk__in=list(problems)).order_by(*newest)[:ALERTS_PER_KIND]
+    alerts = [Alert(kind="paused", level="warn", job=j, connection=j.connection) for j in paused]
+    alerts += [Alert(kind="job_failed", level="bad", job=j) for j in failed[:ALERTS_PER_KIND]]
+    for job in troubled:
         for state, kind in ((Item.FAILED, "items_failed"), (Item.UNCERTAIN, "items_uncertain")):
-            if count := problems.get(job.pk, {}).get(state):
-                items.append(Alert(kind=kind, level="warn", job=job, count=count))
-    return paused[:ALERTS_PER_KIND] + failed[:ALERTS_PER_KIND] + items[: 2 * ALERTS_PER_KIND]
+            if count := problems[job.pk].get(state):
+                alerts.append(Alert(kind=kind, level="warn", job=job, count=count))
+    return alerts
 
 
 def _problem_items(user, *, since: datetime) -> dict[int, dict[str, int]]:

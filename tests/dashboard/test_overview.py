@@ -282,7 +282,7 @@ def test_the_overview_stays_fast_with_50_accounts_and_1000_jobs(
     )
     client.force_login(partner)
     overview(client)  # warm up: templates, URL resolvers
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         html = overview(client)
     assert html.count('data-testid="connection-row"') == 50
     assert html.count('data-testid="job-row"') == 10
@@ -331,3 +331,13 @@ def test_the_activity_page_is_in_the_navigation(client, partner):
     nav = re.search(r"<nav aria-label=\"Main\">(.*?)</nav>", html, re.S).group(1)
     assert f'href="{reverse("dashboard:activity")}"' in nav
     assert client.get(reverse("dashboard:activity")).status_code == 200
+
+
+def test_many_paused_jobs_do_not_hide_a_failed_one(client, partner):
+    connection = ConnectionFactory(user=partner)
+    failed = JobFactory(connection=connection, status="failed", created_at=timezone.now())
+    JobFactory.create_batch(16, connection=connection, status="paused", pause_reason="user")
+    client.force_login(partner)
+    html = overview(client)
+    assert html.count('data-testid="alert-paused"') == 5
+    assert reverse("dashboard:job", args=[failed.pk]) in alert(html, "job_failed")
