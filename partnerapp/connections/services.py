@@ -258,13 +258,17 @@ def _client(connection: Connection, context: CallContext) -> SmartBusinessClient
 
 
 def connection_disconnect(connection: Connection) -> None:
-    """Forget the tokens (and an own account's secret); the connection and history stay."""
+    """Forget the tokens (and an own account's secret); the connection and history stay.
+
+    Its unfinished jobs pause now, as for a lost grant, rather than at their next call;
+    connecting the account again resumes them."""
     connection.status = Connection.Status.DISCONNECTED
     connection.access_token_ciphertext = ""
     connection.refresh_token_ciphertext = ""
     connection.own_client_secret_ciphertext = ""
     connection.access_token_expires_at = None
     connection.save()
+    connection_needs_reauth.send(sender=Connection, connection=connection)
 
 
 def connections_refresh_idle(*, idle_hours: int = 24) -> dict[str, int]:

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from partnerapp.connections import consent
 from partnerapp.connections.forms import ConnectForm, OwnAccountForm
@@ -70,9 +70,14 @@ def callback(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET (or a POST without the confirmation): ask first. POST confirm=yes: disconnect."""
     connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    if request.method == "GET" or request.POST.get("confirm") != "yes":
+        active = connection.jobs.filter(status__in=["draft", "queued", "running"]).count()
+        context = {"connection": connection, "active_jobs": active}
+        return render(request, "connections/disconnect.html", context)
     connection_disconnect(connection)
     messages.success(request, _("Disconnected %(name)s.") % {"name": connection.owner_name})
     return redirect("dashboard:overview")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("connections/<int:pk>/", views.connection_detail, name="connection"),
     path("connections/<int:pk>/invoices/", invoice_views.invoices, name="invoices"),
     path("connections/<int:pk>/requests/", views.request_log, name="request_log"),
+    path("activity/", views.activity, name="activity"),
     path("jobs/", job_views.job_list, name="jobs"),
     path("jobs/<int:pk>/", job_views.job_detail, name="job"),
     path("jobs/<int:pk>/progress/", job_views.job_progress, name="job_progress"),

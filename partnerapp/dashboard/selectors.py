@@ -1,0 +1,371 @@
+"""Read-only queries for the overview, the connection page and the activity charts.
+
+Each function answers in a fixed number of queries, whatever the number of
+connections or jobs: counts come from one aggregate over the rows shown, never
+one query per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate, TruncHour
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from partnerapp.connections.models import Connection, RequestLogEntry
+from partnerapp.dashboard.charts import Chart, Reference, Series
+from partnerapp.jobs.models import BatchJob, JobItem
+
+Item = JobItem.State
+Job = BatchJob.Status
+
+RECENT_JOBS = 10
+ALERT_DAYS = 30  # failed jobs and problem items older than this no longer raise alerts
+ALERTS_PER_KIND = 5
+TOKEN_WARNING_SECONDS = 15 * 60
+GAUGE_LOW = 0.1  # under 10 % of the window left: the gauge turns amber
+
+
+# -- connections -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenHealth:
+    """How the connection's tokens stand. `state` doubles as a CSS class."""
+
+    state: str  # valid | expires_soon | expired | refresh_failed | needs_reauth | disconnected
+    valid_until: datetime | None
+    last_refresh: datetime | None
+
+    @property
+    def is_problem(self) -> bool:
+        return self.state in {"refresh_failed", "needs_reauth", "disconnected"}
+
+
+def token_health(connection: Connection, *, now: datetime) -> TokenHealth:
+    """An expired access token alone is no problem: the next call refreshes it. A refused
+    refresh token is (needs re-authorization), and so is a failing refresh (last_error)."""
+    expires = connection.access_token_expires_at
+    if connection.status == Connection.Status.DISCONNECTED:
+        state = "disconnected"
+    elif connection.status == Connection.Status.NEEDS_REAUTH:
+        state = "needs_reauth"
+    elif connection.last_error:
+        state = "refresh_failed"
+    elif expires is None or expires <= now:
+        state = "expired"
+    elif expires <= now + timedelta(seconds=TOKEN_WARNING_SECONDS):
+        state = "expires_soon"
+    else:
+        state = "valid"
+    return TokenHealth(state=state, valid_until=expires, last_refresh=connection.last_refreshed_at)
+
+
+@dataclass(frozen=True)
+class RateGauge:
+    """The provider's rate-limit window as last seen. `limit` None: never seen yet."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+
+    @property
+    def known(self) -> bool:
+        return self.limit is not None and self.remaining is not None
+
+    @property
+    def used(self) -> int:
+        return (self.limit or 0) - (self.remaining or 0)
+
+    @property
+    def level(self) -> str:
+        if not self.known:
+            return "unknown"
+        if self.remaining == 0:
+            return "empty"
+        return "low" if self.remaining < self.limit * GAUGE_LOW else "ok"
+
+    @property
+    def low_mark(self) -> int:
+        """`<meter low=…>`: below this many calls left the browser shows it as low."""
+        return max(1, round((self.limit or 0) * GAUGE_LOW))
+
+
+def rate_gauge(connection: Connection, *, now: datetime) -> RateGauge:
+    """After the window's reset time the full budget is back, whatever we saw before."""
+    limit, remaining = connection.rate_limit_limit, connection.rate_limit_remaining
+    reset_at = connection.rate_limit_reset_at
+    if limit is not None and reset_at is not None and reset_at <= now:
+        return RateGauge(limit=limit, remaining=limit, reset_at=None)
+    if limit is not None and remaining is not None:
+        remaining = min(remaining, limit)
+    return RateGauge(limit=limit, remaining=remaining, reset_at=reset_at)
+
+
+@dataclass(frozen=True)
+class ConnectionCard:
+    connection: Connection
+    health: TokenHealth
+    gauge: RateGauge
+
+
+def connection_card(connection: Connection, *, now: datetime) -> ConnectionCard:
+    return ConnectionCard(
+        connection=connection,
+        health=token_health(connection, now=now),
+        gauge=rate_gauge(connection, now=now),
+    )
+
+
+# -- jobs ----------------------------------------------------------------------------------------
+
+
+def counts_for_jobs(job_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Items per state for each job, in one aggregate query (the shape of job_counts)."""
+    counts = {pk: dict.fromkeys(Item.values, 0) for pk in job_ids}
+    if job_ids:
+        rows = (
+            JobItem.objects.filter(job_id__in=job_ids)
+            .values("job_id", "state")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            counts[row["job_id"]][row["state"]] = row["n"]
+    for job_counts in counts.values():
+        job_counts["total"] = sum(job_counts[state] for state in Item.values)
+        job_counts["finished"] = job_counts["total"] - job_counts[Item.PENDING]
+        job_counts["finished"] -= job_counts[Item.SENDING]
+    return counts
+
+
+def jobs_with_counts(jobs) -> list[tuple[BatchJob, dict[str, int]]]:
+    jobs = list(jobs)
+    counts = counts_for_jobs([job.pk for job in jobs])
+    return [(job, counts[job.pk]) for job in jobs]
+
+
+# -- alerts ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Something that needs a person, and what fixes it. The template words each kind."""
+
+    kind: str  # reauth | refresh_failed | paused | job_failed | items_failed | items_uncertain
+    level: str  # bad | warn: the CSS class of the alert
+    connection: Connection | None = None
+    job: BatchJob | None = None
+    count: int = 0
+
+
+def alerts_for(user, connections: list[Connection], *, now: datetime) -> list[Alert]:
+    """Connections that need re-authorization or fail to refresh, paused jobs, failed jobs
+    and jobs with failed or uncertain items — most urgent first."""
+    alerts = [
+        Alert(kind="reauth", level="bad", connection=c)
+        for c in connections
+        if c.status == Connection.Status.NEEDS_REAUTH
+    ]
+    alerts += [
+        Alert(kind="refresh_failed", level="warn", connection=c)
+        for c in connections
+        if c.status == Connection.Status.ACTIVE and c.last_error
+    ]
+    return alerts + _job_alerts(user, now=now)
+
+
+def _job_alerts(user, *, now: datetime) -> list[Alert]:
+    """Newest first, at most ALERTS_PER_KIND of each kind, so one kind cannot crowd out
+    another. Four queries."""
+    since = now - timedelta(days=ALERT_DAYS)
+    jobs = BatchJob.objects.filter(user=user).select_related("connection")
+    newest = ("-created_at", "-pk")
+    paused = jobs.filter(status=Job.PAUSED).order_by(*newest)[:ALERTS_PER_KIND]
+    failed = jobs.filter(status=Job.FAILED, created_at__gte=since).order_by(*newest)
+    problems = _problem_items(user, since=since)
+    troubled = jobs.filter(pk__in=list(problems)).order_by(*newest)[:ALERTS_PER_KIND]
+    alerts = [Alert(kind="paused", level="warn", job=j, connection=j.connection) for j in paused]
+    alerts += [Alert(kind="job_failed", level="bad", job=j) for j in failed[:ALERTS_PER_KIND]]
+    for job in troubled:
+        for state, kind in ((Item.FAILED, "items_failed"), (Item.UNCERTAIN, "items_uncertain")):
+            if count := problems[job.pk].get(state):
+                alerts.append(Alert(kind=kind, level="warn", job=job, count=count))
+    return alerts
+
+
+def _problem_items(user, *, since: datetime) -> dict[int, dict[str, int]]:
+    """Failed and uncertain items of recent jobs that can still act on them."""
+    rows = (
+        JobItem.objects.filter(
+            job__user=user,
+            job__created_at__gte=since,
+            state__in=[Item.FAILED, Item.UNCERTAIN],
+        )
+        .exclude(job__status__in=[Job.CANCELLED, Job.FAILED])
+        .values("job_id", "state")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    problems: dict[int, dict[str, int]] = {}
+    for row in rows:
+        problems.setdefault(row["job_id"], {})[row["state"]] = row["n"]
+    return problems
+
+
+# -- the overview --------------------------------------------------------------------------------
+
+
+def overview_for(user) -> dict:
+    """Everything the overview shows, in a fixed handful of queries."""
+    now = timezone.now()
+    connections = list(Connection.objects.filter(user=user))
+    recent = BatchJob.objects.filter(user=user).select_related("connection")[:RECENT_JOBS]
+    return {
+        "cards": [connection_card(c, now=now) for c in connections],
+        "recent_jobs": jobs_with_counts(recent),
+        "alerts": alerts_for(user, connections, now=now),
+        "now": now,
+    }
+
+
+# -- charts ----------------------------------------------------------------------------------------
+
+OUTCOMES = (Item.SENT, Item.FAILED, Item.UNCERTAIN, Item.SKIPPED)
+
+
+def _outcome_series(buckets: list[datetime], counts: dict) -> list[Series]:
+    names = dict(Item.choices)
+    return [
+        Series(
+            name=str(names[state]).split(" —")[0],
+            key=state,
+            values=[counts.get((bucket, state), 0) for bucket in buckets],
+        )
+        for state in OUTCOMES
+    ]
+
+
+def _hours_back(now: datetime, hours: int) -> list[datetime]:
+    """The starts of the last `hours` whole hours, oldest first (UTC: no DST gaps)."""
+    current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return [current - timedelta(hours=back) for back in range(hours - 1, -1, -1)]
+
+
+def _hour_labels(buckets: list[datetime]) -> list[str]:
+    return [timezone.localtime(bucket).strftime("%H") for bucket in buckets]
+
+
+def sends_per_day(user, *, now: datetime, days: int = 14) -> Chart:
+    """Finished items of the user's jobs per local calendar day and outcome."""
+    zone = timezone.get_current_timezone()
+    today = timezone.localtime(now, zone).date()
+    buckets = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
+    start = timezone.make_aware(datetime.combine(buckets[0], datetime.min.time()), zone)
+    rows = (
+        JobItem.objects.filter(job__user=user, finished_at__gte=start, state__in=OUTCOMES)
+        .annotate(bucket=TruncDate("finished_at", tzinfo=zone))
+        .values("bucket", "state")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {(row["bucket"], row["state"]): row["n"] for row in rows}
+    return Chart(
+        slug="sends-per-day",
+        title=_("Sends per day"),
+        description=_("Items finished per day over the last %(days)d days, by outcome.")
+        % {"days": days},
+        labels=[date_format(day, "j M") for day in buckets],
+        series=_outcome_series(buckets, counts),
+        label_every=2,
+        empty_text=_("Nothing was sent in this period."),
+    )
+
+
+def sends_per_hour(user, *, now: datetime, hours: int = 48) -> Chart:
+    """Finished items of the user's jobs per hour and outcome."""
+    buckets = _hours_back(now, hours)
+    rows = (
+        JobItem.objects.filter(job__user=user, finished_at__gte=buckets[0], state__in=OUTCOMES)
+        .annotate(bucket=TruncHour("finished_at", tzinfo=UTC))
+        .values("bucket", "state")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    counts = {(row["bucket"], row["state"]): row["n"] for row in rows}
+    return Chart(
+        slug="sends-per-hour",
+        title=_("Sends per hour"),
+        description=_("Items finished per hour over the last %(hours)d hours, by outcome.")
+        % {"hours": hours},
+        labels=_hour_labels(buckets),
+        series=_outcome_series(buckets, counts),
+        label_every=6,
+        empty_text=_("Nothing was sent in this period."),
+    )
+
+
+def hourly_budget(connection: Connection) -> float | None:
+    """The provider's budget per hour, from its window size as last seen."""
+    if connection.rate_limit_limit is None:
+        return None
+    period = settings.SMARTBUSINESS_RATE_LIMIT_PERIOD
+    return connection.rate_limit_limit * 3600 / max(1, period)
+
+
+def rate_use_charts(connections: list[Connection], *, now: datetime, hours: int = 24) -> list:
+    """Per connection: calls per hour over the last `hours` against its hourly budget,
+    and how many the provider refused with 429. One query for all connections."""
+    buckets = _hours_back(now, hours)
+    rows = (
+        RequestLogEntry.objects.filter(
+            connection__in=[c.pk for c in connections], created_at__gte=buckets[0]
+        )
+        .annotate(bucket=TruncHour("created_at", tzinfo=UTC))
+        .values("connection_id", "bucket")
+        .annotate(calls=Count("pk"), throttled=Count("pk", filter=Q(status=429)))
+        .order_by()
+    )
+    seen = {(row["connection_id"], row["bucket"]): row for row in rows}
+    return [_rate_chart(c, buckets, seen, hours) for c in connections]
+
+
+def _rate_chart(connection: Connection, buckets: list[datetime], seen: dict, hours: int) -> Chart:
+    def column(name: str) -> list[int]:
+        return [seen.get((connection.pk, b), {}).get(name, 0) for b in buckets]
+
+    throttled, calls = column("throttled"), column("calls")
+    answered = [total - refused for total, refused in zip(calls, throttled, strict=True)]
+    budget = hourly_budget(connection)
+    reference = None
+    if budget is not None:
+        reference = Reference(value=budget, label=_("budget %(n)s/h") % {"n": round(budget)})
+    return Chart(
+        slug=f"rate-use-{connection.pk}",
+        title=_("Rate-limit use: %(name)s") % {"name": connection.owner_name},
+        description=_(
+            "Calls per hour over the last %(hours)d hours: %(calls)d calls, %(throttled)d "
+            "refused with 429 (too many requests)."
+        )
+        % {"hours": hours, "calls": sum(calls), "throttled": sum(throttled)},
+        labels=_hour_labels(buckets),
+        series=[
+            Series(name=_("calls"), key="calls", values=answered),
+            Series(name=_("429 refused"), key="throttled", values=throttled),
+        ],
+        reference=reference,
+        label_every=3,
+        height=200,
+        empty_text=_("No calls in this period."),
+        extra={
+            "connection": connection,
+            "calls": sum(calls),
+            "throttled": sum(throttled),
+            "budget": budget,
+        },
+    )
