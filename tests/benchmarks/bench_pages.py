@@ -221,6 +221,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--items-per-job", type=int, default=20)
     parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--keep", action="store_true", help="keep the database to inspect")
     args = parser.parse_args()
 
     setup_django()
@@ -277,7 +278,8 @@ def main() -> None:
         print(f"goal p95 < {GOAL_MS:.0f} ms: {'met' if not failures else f'{failures} SLOW'}")
     finally:
         connection.close()
-        teardown(database)
+        if not args.keep:
+            teardown(database)
     sys.exit(1 if failures else 0)
 
 
