@@ -110,7 +110,8 @@ def _next_interval(request: HttpRequest, job: BatchJob, counts: dict) -> tuple[i
     return min(SLOW, FAST * 2**idle), idle
 
 
-def _items_context(request: HttpRequest, job: BatchJob, counts: dict | None = None) -> dict:
+def _items_context(request: HttpRequest, job: BatchJob) -> dict:
+    """A page of items; no count here (the live part counts by state): no COUNT per page."""
     state = request.GET.get("state", "")
     state = state if state in JobItem.State.values else ""
     search = request.GET.get("q", "").strip()[:100]
@@ -130,10 +131,9 @@ def _items_context(request: HttpRequest, job: BatchJob, counts: dict | None = No
         "state": state,
         "q": search,
         "states": JobItem.State.choices,
+        "state_label": dict(JobItem.State.choices).get(state, ""),
         "filters": urlencode(filters),
     }
-    if counts is not None and not search:
-        context["matching"] = counts[state] if state else counts["total"]
     return context
 
 
@@ -141,7 +141,7 @@ def _items_context(request: HttpRequest, job: BatchJob, counts: dict | None = No
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
     context = _live_context(request, job)
-    context.update(_items_context(request, job, context["counts"]))
+    context.update(_items_context(request, job))
     return render(request, "dashboard/job.html", context)
 
 
@@ -159,7 +159,7 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
 def job_items(request: HttpRequest, pk: int) -> HttpResponse:
     """The items table alone: filtered, searched and paged without reloading the page."""
     job = _job(request, pk)
-    context = _items_context(request, job, jobs.job_counts(job))
+    context = _items_context(request, job)
     response = render(request, "dashboard/_job_items.html", context)
     query = request.GET.copy()
     response["HX-Push-Url"] = reverse("dashboard:job", args=[job.pk]) + (

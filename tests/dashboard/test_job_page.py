@@ -110,7 +110,7 @@ def test_items_filter_by_state_search_and_page_by_keyset(client, partner, job):
     url = reverse("dashboard:job_items", args=[job.pk])
 
     html = client.get(url, {"state": "failed"}).content.decode()
-    assert rows(html) == [i.document_number for i in failed] and "3 items" in html
+    assert rows(html) == [i.document_number for i in failed] and "Items in state" in html
 
     html = client.get(url, {"q": "ACME"}).content.decode()
     assert rows(html) == [i.document_number for i in failed]
@@ -118,7 +118,7 @@ def test_items_filter_by_state_search_and_page_by_keyset(client, partner, job):
     assert rows(html) == [sent[7].document_number]
 
     first = client.get(url).content.decode()
-    assert rows(first) == [i.document_number for i in sent[:50]] and "63 items" in first
+    assert rows(first) == [i.document_number for i in sent[:50]]
     after = re.search(r"after=(\d+)", first).group(1)
     assert "before=" not in first and "last=1" in first
     second = client.get(url, {"after": after}).content.decode()
