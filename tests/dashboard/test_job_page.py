@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -244,8 +245,6 @@ def test_an_outsider_gets_404_everywhere_and_posts_need_csrf(partner, outsider, 
     assert [client.get(url).status_code for url in urls] == [404] * 4
     assert control(client, job, "pause").status_code == 404
 
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(partner)
     assert strict.post(reverse("dashboard:job_control", args=[job.pk, "pause"])).status_code == 403
@@ -289,3 +288,43 @@ def test_the_jobs_list_pages_and_keeps_the_filter(client, partner):
     assert "status=done&amp;connection=&amp;page=2" in html
     page2 = client.get(reverse("dashboard:jobs"), {"status": "done", "page": 2}).content.decode()
     assert page2.count('data-testid="job-row"') == 5
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_counts_move_without_reload_and_the_typed_filter_stays(
+    page, live_server, transactional_db, partner
+):
+    from playwright.sync_api import expect
+
+    job = JobFactory(
+        connection=ConnectionFactory(user=partner),
+        status=Job.RUNNING,
+        prepared_at=timezone.now(),
+        started_at=timezone.now(),
+    )
+    pending = items(job, Item.PENDING, 3)
+    session = Client()
+    session.force_login(partner)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": session.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto(live_server.url + reverse("dashboard:job", args=[job.pk]))
+    expect(page.get_by_test_id("count-todo")).to_have_text("3")
+    page.evaluate("window.notReloaded = true")
+    page.get_by_label("Number or recipient").fill("customer@exa")  # typed, not submitted
+
+    JobItem.objects.filter(pk__in=[i.pk for i in pending[:2]]).update(
+        state=Item.SENT, finished_at=timezone.now(), request_id="req-browser"
+    )
+    expect(page.get_by_test_id("count-sent")).to_have_text("2", timeout=10_000)
+    assert page.evaluate("window.notReloaded") is True
+    expect(page.get_by_label("Number or recipient")).to_have_value("customer@exa")
+
+    JobItem.objects.filter(pk=pending[2].pk).update(state=Item.SENT, finished_at=timezone.now())
+    BatchJob.objects.filter(pk=job.pk).update(status=Job.DONE, finished_at=timezone.now())
+    expect(page.get_by_test_id("job-status")).to_have_text("done", timeout=15_000)
+    expect(page.locator("#job-progress")).not_to_have_attribute("hx-get", re.compile(".*"))
+    # the status change reloaded the table once; the typed filter is still there
+    expect(page.get_by_text("req-browser").first).to_be_visible()
+    expect(page.get_by_label("Number or recipient")).to_have_value("customer@exa")
+    assert page.evaluate("window.notReloaded") is True
