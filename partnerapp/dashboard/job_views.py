@@ -86,7 +86,8 @@ def _live_context(request: HttpRequest, job: BatchJob) -> dict:
         context["preview"] = job_preview(job)
     elif job.status in (BatchJob.Status.QUEUED, BatchJob.Status.RUNNING):
         context["throughput"] = jobs.job_throughput(job)
-        context["eta_seconds"] = jobs.job_eta_seconds(job, todo)
+        eta = jobs.job_eta_seconds(job, todo) if todo else None
+        context["eta_minutes"] = None if eta is None else round(eta / 60)
     reopenable = job.status in REOPENABLE
     context["can_retry"] = reopenable and counts[JobItem.State.FAILED] > 0
     context["can_resend"] = reopenable and counts[JobItem.State.UNCERTAIN] > 0

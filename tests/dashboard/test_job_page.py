@@ -59,7 +59,7 @@ def test_the_live_part_has_counts_throughput_eta_and_the_next_interval(client, p
     assert shown(html, "count-todo") == ["4"] and shown(html, "count-failed") == ["1"]
     assert "4 of 8 finished" in html
     assert "8 items per minute" in html  # 4 finished in the 30 s since the start
-    assert 'data-testid="eta"' in html
+    assert 'data-testid="eta"' in html and "less than a minute left" in html
     assert interval(html) == 1  # first poll: fast
     assert "seen=4" in html and "status=running" in html
 
@@ -292,7 +292,7 @@ def test_the_jobs_list_pages_and_keeps_the_filter(client, partner):
 
 @pytest.mark.browser
 def test_in_a_browser_the_counts_move_without_reload_and_the_typed_filter_stays(
-    page, live_server, transactional_db, partner
+    page, live_server, transactional_db, partner, screenshot
 ):
     from playwright.sync_api import expect
 
@@ -319,6 +319,7 @@ def test_in_a_browser_the_counts_move_without_reload_and_the_typed_filter_stays(
     expect(page.get_by_test_id("count-sent")).to_have_text("2", timeout=10_000)
     assert page.evaluate("window.notReloaded") is True
     expect(page.get_by_label("Number or recipient")).to_have_value("customer@exa")
+    screenshot(page, "job-running")
 
     JobItem.objects.filter(pk=pending[2].pk).update(state=Item.SENT, finished_at=timezone.now())
     BatchJob.objects.filter(pk=job.pk).update(status=Job.DONE, finished_at=timezone.now())
@@ -328,3 +329,7 @@ def test_in_a_browser_the_counts_move_without_reload_and_the_typed_filter_stays(
     expect(page.get_by_text("req-browser").first).to_be_visible()
     expect(page.get_by_label("Number or recipient")).to_have_value("customer@exa")
     assert page.evaluate("window.notReloaded") is True
+    screenshot(page, "job-done")
+    page.get_by_role("link", name=pending[0].document_number).click()
+    expect(page.get_by_test_id("item-request-id")).to_have_text("req-browser")
+    screenshot(page, "item-detail")
