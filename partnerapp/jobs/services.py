@@ -393,7 +393,9 @@ def job_items_page(
         items = items.filter(state=state)
     if search:
         items = items.filter(
-            Q(document_number__icontains=search) | Q(recipient_email__icontains=search)
+            Q(document_number__icontains=search)
+            | Q(recipient_email__icontains=search)
+            | Q(recipient_name__icontains=search)
         )
     if before is not None or last:
         backwards = items.filter(pk__lt=before) if before is not None else items

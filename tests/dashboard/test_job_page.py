@@ -115,6 +115,9 @@ def test_items_filter_by_state_search_and_page_by_keyset(client, partner, job):
 
     html = client.get(url, {"q": "ACME"}).content.decode()
     assert rows(html) == [i.document_number for i in failed]
+    JobItem.objects.filter(pk=sent[3].pk).update(recipient_name="Gärtnerei Keller")
+    html = client.get(url, {"q": "keller"}).content.decode()
+    assert rows(html) == [sent[3].document_number]
     html = client.get(url, {"q": sent[7].document_number}).content.decode()
     assert rows(html) == [sent[7].document_number]
 

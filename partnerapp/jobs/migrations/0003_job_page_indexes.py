@@ -13,6 +13,7 @@ logger = logging.getLogger(__name__)
 TRIGRAM_INDEXES = [
     ("item_number_trgm", "document_number"),
     ("item_recipient_trgm", "recipient_email"),
+    ("item_recipient_name_trgm", "recipient_name"),
 ]
 
 
