@@ -1,4 +1,11 @@
-"""Job pages: preview and confirm, live progress, control, CSV export."""
+"""Job pages: preview and confirm, live progress, items and their errors, control, CSV export.
+
+The job page has two parts that refresh on their own: the live part (status, counts,
+throughput, ETA, controls) polls itself at an interval the server picks — fast while
+items move, slow when nothing changed or the job is paused, not at all once finished —
+and the items table, which reloads only when the user filters or pages (or when the
+job's status changes), so polling never touches what the user typed.
+"""
 
 from __future__ import annotations
 
@@ -7,63 +14,180 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from partnerapp.jobs import export
 from partnerapp.jobs import services as jobs
+from partnerapp.jobs.actions import SEND_BY_EMAIL
 from partnerapp.jobs.models import BatchJob, JobItem
-from partnerapp.jobs.preview import job_preview
+from partnerapp.jobs.preview import email_rendered, job_preview
 
 ITEMS_PER_PAGE = 50
+JOBS_PER_PAGE = 25
+FAST, SLOW = 1, 5  # seconds between polls: while items move / when nothing changes
+REOPENABLE = {BatchJob.Status.QUEUED, BatchJob.Status.RUNNING, BatchJob.Status.PAUSED}
+REOPENABLE |= {BatchJob.Status.DONE}
 
 
 def _job(request: HttpRequest, pk: int) -> BatchJob:
     return get_object_or_404(jobs.jobs_for(request.user), pk=pk)
 
 
+def _int(value: str | None, *, default: int = 0, low: int = 0, high: int = 2**63 - 1) -> int:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return default
+    return number if low <= number <= high else default
+
+
+# -- the jobs list ----------------------------------------------------------------------------
+
+
 @login_required
 def job_list(request: HttpRequest) -> HttpResponse:
-    paginator = Paginator(jobs.jobs_for(request.user), 25)
-    page = paginator.get_page(request.GET.get("page"))
-    rows = [(job, jobs.job_counts(job)) for job in page]
-    return render(request, "dashboard/jobs.html", {"page": page, "rows": rows})
+    status = request.GET.get("status", "")
+    status = status if status in BatchJob.Status.values else ""
+    connections = request.user.connections.order_by("owner_name", "pk")
+    connection = _int(request.GET.get("connection"))
+    connection = connection if connections.filter(pk=connection).exists() else 0
+    selected = jobs.jobs_for(request.user)
+    if status:
+        selected = selected.filter(status=status)
+    if connection:
+        selected = selected.filter(connection_id=connection)
+    page = Paginator(selected, JOBS_PER_PAGE).get_page(request.GET.get("page"))
+    counts = jobs.job_counts_many([job.pk for job in page])
+    context = {
+        "page": page,
+        "rows": [(job, counts[job.pk]) for job in page],
+        "status": status,
+        "statuses": BatchJob.Status.choices,
+        "connection": connection,
+        "connections": connections,
+        "query": urlencode({"status": status, "connection": connection or ""}),
+    }
+    return render(request, "dashboard/jobs.html", context)
 
 
-def _job_context(request: HttpRequest, pk: int) -> dict:
-    job = _job(request, pk)
-    state = request.GET.get("state", "")
-    items = job.items.all()
-    if state in JobItem.State.values:
-        items = items.filter(state=state)
-    if search := request.GET.get("q", "").strip()[:100]:
-        items = items.filter(document_number__icontains=search) | items.filter(
-            recipient_email__icontains=search
+# -- the job page -----------------------------------------------------------------------------
+
+
+def _live_context(request: HttpRequest, job: BatchJob) -> dict:
+    """Status, counts, throughput, ETA, the controls that apply, and the next poll."""
+    counts = jobs.job_counts(job)
+    todo = counts[JobItem.State.PENDING] + counts[JobItem.State.SENDING]
+    context = {"job": job, "counts": counts, "todo": todo, "interval": None}
+    if job.status == BatchJob.Status.DRAFT and job.prepared_at:
+        context["preview"] = job_preview(job)
+    elif job.status in (BatchJob.Status.QUEUED, BatchJob.Status.RUNNING):
+        context["throughput"] = jobs.job_throughput(job)
+        eta = jobs.job_eta_seconds(job, todo) if todo else None
+        context["eta_minutes"] = None if eta is None else round(eta / 60)
+    reopenable = job.status in REOPENABLE
+    context["can_retry"] = reopenable and counts[JobItem.State.FAILED] > 0
+    context["can_resend"] = reopenable and counts[JobItem.State.UNCERTAIN] > 0
+    if not job.is_finished and "preview" not in context:
+        context["interval"], context["idle"] = _next_interval(request, job, counts)
+        context["poll_query"] = urlencode(
+            {"seen": counts["finished"], "idle": context["idle"], "status": job.status}
         )
-    page = Paginator(items.order_by("pk"), ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    return context
+
+
+def _next_interval(request: HttpRequest, job: BatchJob, counts: dict) -> tuple[int, int]:
+    """Poll fast while items move; back off (1, 2, 4, 5 s) while nothing changes."""
+    if job.status == BatchJob.Status.PAUSED:
+        return SLOW, 0
+    seen = request.GET.get("seen")
+    idle = _int(request.GET.get("idle"), high=100)
+    if seen is None:
+        return FAST, 0
+    idle = 0 if _int(seen, default=-1) != counts["finished"] else idle + 1
+    return min(SLOW, FAST * 2**idle), idle
+
+
+def _items_context(request: HttpRequest, job: BatchJob) -> dict:
+    """A page of items; no count here (the live part counts by state): no COUNT per page."""
+    state = request.GET.get("state", "")
+    state = state if state in JobItem.State.values else ""
+    search = request.GET.get("q", "").strip()[:100]
+    page = jobs.job_items_page(
+        job,
+        state=state,
+        search=search,
+        after=_int(request.GET.get("after"), default=None),
+        before=_int(request.GET.get("before"), default=None),
+        last=request.GET.get("last") == "1",
+        size=ITEMS_PER_PAGE,
+    )
+    filters = {key: value for key, value in (("state", state), ("q", search)) if value}
     context = {
         "job": job,
-        "counts": jobs.job_counts(job),
         "items": page,
         "state": state,
         "q": search,
         "states": JobItem.State.choices,
+        "state_label": dict(JobItem.State.choices).get(state, ""),
+        "filters": urlencode(filters),
     }
-    if job.status == BatchJob.Status.DRAFT and job.prepared_at:
-        context["preview"] = job_preview(job)
     return context
 
 
 @login_required
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "dashboard/job.html", _job_context(request, pk))
+    job = _job(request, pk)
+    context = _live_context(request, job)
+    context.update(_items_context(request, job))
+    return render(request, "dashboard/job.html", context)
 
 
 @login_required
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The live part of the job page, polled by htmx while the job runs."""
-    return render(request, "dashboard/_job_progress.html", _job_context(request, pk))
+    """The live part of the job page, polled by htmx; it carries the next interval."""
+    job = _job(request, pk)
+    response = render(request, "dashboard/_job_progress.html", _live_context(request, job))
+    if request.GET.get("status") not in (None, job.status):
+        response["HX-Trigger"] = "job-changed"  # the items table reloads itself once
+    return response
+
+
+@login_required
+def job_items(request: HttpRequest, pk: int) -> HttpResponse:
+    """The items table alone: filtered, searched and paged without reloading the page."""
+    job = _job(request, pk)
+    context = _items_context(request, job)
+    response = render(request, "dashboard/_job_items.html", context)
+    query = request.GET.copy()
+    response["HX-Push-Url"] = reverse("dashboard:job", args=[job.pk]) + (
+        "?" + query.urlencode() if query else ""
+    )
+    return response
+
+
+@login_required
+def job_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """One item: its outcome, the provider's error with per-field errors, its email."""
+    job = _job(request, pk)
+    item = get_object_or_404(job.items, pk=item_pk)
+    detail = item.error_detail if isinstance(item.error_detail, dict) else {}
+    meta = detail.get("meta") if isinstance(detail.get("meta"), dict) else {}
+    field_errors = [e for e in meta.get("errors") or [] if isinstance(e, dict)]
+    context = {
+        "job": job,
+        "item": item,
+        "detail": detail,
+        "field_errors": field_errors,
+        "email": email_rendered(job, item) if job.spec.operation == SEND_BY_EMAIL else None,
+    }
+    return render(request, "dashboard/job_item.html", context)
+
+
+# -- control ----------------------------------------------------------------------------------
 
 
 def _resend_uncertain(job: BatchJob, post) -> int:
@@ -81,18 +205,36 @@ CONTROLS = {
     ),
     "resend-uncertain": (_resend_uncertain, gettext_lazy("Uncertain items are sent again.")),
 }
+CONFIRM_PAGES = {"resend-uncertain"}  # GET shows the confirmation step, POST does it
+
+
+def _resend_page(request: HttpRequest, job: BatchJob, *, error: str = "", status=200):
+    uncertain = job.items.filter(state=JobItem.State.UNCERTAIN).order_by("pk")
+    context = {
+        "job": job,
+        "uncertain": uncertain[:ITEMS_PER_PAGE],
+        "count": jobs.job_counts(job)[JobItem.State.UNCERTAIN],
+        "error": error,
+    }
+    return render(request, "dashboard/job_resend_confirm.html", context, status=status)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def job_control(request: HttpRequest, pk: int, command: str) -> HttpResponse:
     job = _job(request, pk)
     if command not in CONTROLS:
         return HttpResponse(status=404)
+    if request.method == "GET":
+        if command not in CONFIRM_PAGES:
+            return HttpResponse(status=405, headers={"Allow": "POST"})
+        return _resend_page(request, job)
     perform, done = CONTROLS[command]
     try:
         changed = perform(job, request.POST)
     except jobs.JobInputError as exc:
+        if command in CONFIRM_PAGES:
+            return _resend_page(request, job, error=str(exc), status=400)
         messages.error(request, str(exc))
     else:
         if changed:

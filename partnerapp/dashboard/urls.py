@@ -1,6 +1,6 @@
 from django.urls import path
 
-from partnerapp.dashboard import invoice_views, job_views, views
+from partnerapp.dashboard import invoice_views, job_views, schedule_views, views
 
 app_name = "dashboard"
 
@@ -14,5 +14,12 @@ urlpatterns = [
     path("jobs/<int:pk>/", job_views.job_detail, name="job"),
     path("jobs/<int:pk>/progress/", job_views.job_progress, name="job_progress"),
     path("jobs/<int:pk>/export.csv", job_views.job_export, name="job_export"),
+    path("jobs/<int:pk>/items/", job_views.job_items, name="job_items"),
+    path("jobs/<int:pk>/items/<int:item_pk>/", job_views.job_item, name="job_item"),
     path("jobs/<int:pk>/<slug:command>/", job_views.job_control, name="job_control"),
+    path("schedules/", schedule_views.schedule_list, name="schedules"),
+    path("schedules/new/", schedule_views.schedule_create, name="schedule_create"),
+    path("schedules/<int:pk>/", schedule_views.schedule_detail, name="schedule"),
+    path("schedules/<int:pk>/toggle/", schedule_views.schedule_toggle, name="schedule_toggle"),
+    path("schedules/<int:pk>/delete/", schedule_views.schedule_delete, name="schedule_delete"),
 ]

@@ -102,7 +102,13 @@ class JobItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "document_id"], name="item_per_document")
         ]
-        indexes = [models.Index(fields=["job", "state"])]
+        indexes = [
+            # counts by state (index-only GROUP BY) and the items table filtered by state,
+            # paged by id (keyset); the plain table pages on (job, id)
+            models.Index(fields=["job", "state", "id"], name="item_job_state_id"),
+            models.Index(fields=["job", "id"], name="item_job_id"),
+            models.Index(fields=["job", "finished_at"], name="item_job_finished"),  # throughput
+        ]
 
     def __str__(self) -> str:
         return f"{self.document_number or self.document_id} ({self.state})"

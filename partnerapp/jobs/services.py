@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -332,6 +332,83 @@ def job_counts(job: BatchJob) -> dict[str, int]:
     counts["total"] = sum(counts[state] for state in Item.values)
     counts["finished"] = counts["total"] - counts[Item.PENDING] - counts[Item.SENDING]
     return counts
+
+
+def job_counts_many(job_ids) -> dict[int, dict[str, int]]:
+    """`job_counts` for many jobs in one GROUP BY query (lists of jobs)."""
+    result = {pk: {state: 0 for state in Item.values} for pk in job_ids}
+    rows = JobItem.objects.filter(job_id__in=list(result)).values("job_id", "state")
+    for row in rows.annotate(n=Count("pk")).order_by():
+        result[row["job_id"]][row["state"]] = row["n"]
+    for counts in result.values():
+        counts["total"] = sum(counts[state] for state in Item.values)
+        counts["finished"] = counts["total"] - counts[Item.PENDING] - counts[Item.SENDING]
+    return result
+
+
+def job_throughput(job: BatchJob, *, window: int = 60) -> float | None:
+    """Items finished per minute over the last `window` seconds; None when nothing ran yet.
+
+    Early in a run (started less than a window ago) the rate is over the time since start.
+    """
+    if not job.started_at:
+        return None
+    now = timezone.now()
+    since = max(now - timedelta(seconds=window), job.started_at)
+    seconds = max((now - since).total_seconds(), 1.0)
+    done = job.items.filter(finished_at__gte=since).count()
+    return done * 60.0 / seconds
+
+
+@dataclass(frozen=True)
+class ItemsPage:
+    """One page of a job's items, paged by id (keyset): no OFFSET, no COUNT over the job."""
+
+    items: list[JobItem]
+    has_previous: bool
+    has_next: bool
+
+    @property
+    def first_pk(self) -> int | None:
+        return self.items[0].pk if self.items else None
+
+    @property
+    def last_pk(self) -> int | None:
+        return self.items[-1].pk if self.items else None
+
+
+def job_items_page(
+    job: BatchJob,
+    *,
+    state: str = "",
+    search: str = "",
+    after: int | None = None,
+    before: int | None = None,
+    last: bool = False,
+    size: int = 50,
+) -> ItemsPage:
+    """The items after `after` (or before `before`, or the last page), filtered."""
+    items = job.items.all()
+    if state:
+        items = items.filter(state=state)
+    if search:
+        items = items.filter(
+            Q(document_number__icontains=search)
+            | Q(recipient_email__icontains=search)
+            | Q(recipient_name__icontains=search)
+        )
+    if before is not None or last:
+        backwards = items.filter(pk__lt=before) if before is not None else items
+        rows = list(backwards.order_by("-pk")[: size + 1])
+        has_previous, rows = len(rows) > size, rows[:size][::-1]
+        has_next = not last and bool(rows) and items.filter(pk__gt=rows[-1].pk).exists()
+    else:
+        forwards = items.filter(pk__gt=after) if after is not None else items
+        rows = list(forwards.order_by("pk")[: size + 1])
+        has_next, rows = len(rows) > size, rows[:size]
+        has_previous = after is not None and bool(rows)
+        has_previous = has_previous and items.filter(pk__lt=rows[0].pk).exists()
+    return ItemsPage(items=rows, has_previous=has_previous, has_next=has_next)
 
 
 def job_eta_seconds(job: BatchJob, pending: int) -> float | None:

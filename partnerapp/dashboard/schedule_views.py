@@ -1,0 +1,263 @@
+"""Schedules: recurring jobs — list, create, edit, enable/disable, delete.
+
+A schedule makes one normal job at each cron slot (`jobs.schedules`); these pages only
+edit the row and show what it did (its runs and their jobs) and will do (next slots).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import islice
+from zoneinfo import ZoneInfo, available_timezones
+
+from cronsim import CronSim
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from partnerapp.connections.models import Connection
+from partnerapp.dashboard.forms import DEFAULT_BODY, DEFAULT_SUBJECT, SENDER_CHOICES, STATUS_CHOICES
+from partnerapp.jobs.actions import ACTIONS, CHANGE_STATUS, SEND_BY_EMAIL
+from partnerapp.jobs.models import Schedule
+from partnerapp.jobs.schedules import cron_check
+from partnerapp.jobs.services import CHANGEABLE_STATUSES
+from partnerapp.smartbusiness.placeholders import unknown_placeholders
+
+NEXT_SLOTS = 3
+RECENT_RUNS = 10
+DATE_CHOICES = [
+    ("today", gettext_lazy("Dated on the day of the run")),
+    ("", gettext_lazy("Any date")),
+]
+ZONES = sorted(available_timezones())
+
+
+class ScheduleForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    connection = forms.ModelChoiceField(
+        label=gettext_lazy("Account"), queryset=Connection.objects.none(), empty_label=None
+    )
+    action = forms.ChoiceField(label=gettext_lazy("Action"))
+    cron = forms.CharField(
+        label=gettext_lazy("When (cron expression)"),
+        max_length=100,
+        initial="0 8 * * 1-5",
+        help_text=gettext_lazy(
+            "Minute, hour, day of month, month, day of week. "
+            "“0 8 * * 1-5”: weekdays at 08:00; “30 17 * * 5”: Fridays at 17:30."
+        ),
+    )
+    time_zone = forms.ChoiceField(
+        label=gettext_lazy("Time zone"), choices=[(z, z) for z in ZONES], initial="Europe/Zurich"
+    )
+    status = forms.ChoiceField(
+        label=gettext_lazy("Documents with status"), choices=STATUS_CHOICES, required=False
+    )
+    dates = forms.ChoiceField(
+        label=gettext_lazy("Document date"), choices=DATE_CHOICES, required=False
+    )
+    q = forms.CharField(label=gettext_lazy("Search text"), max_length=200, required=False)
+    subject = forms.CharField(
+        label=gettext_lazy("Subject"), max_length=255, required=False, initial=DEFAULT_SUBJECT
+    )
+    body = forms.CharField(
+        label=gettext_lazy("Message"),
+        max_length=10000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 7}),
+        initial=DEFAULT_BODY,
+    )
+    receipt = forms.BooleanField(
+        label=gettext_lazy("Send a receipt instead of the invoice"), required=False
+    )
+    sender = forms.ChoiceField(label=gettext_lazy("From"), choices=SENDER_CHOICES, required=False)
+    new_status = forms.ChoiceField(
+        label=gettext_lazy("Change the status to"),
+        choices=[("", "—")] + [c for c in STATUS_CHOICES if c[0] in CHANGEABLE_STATUSES],
+        required=False,
+    )
+    enabled = forms.BooleanField(label=gettext_lazy("Enabled"), required=False, initial=True)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["connection"].queryset = Connection.objects.filter(user=user).order_by(
+            "owner_name", "pk"
+        )
+        self.fields["action"].choices = [(key, spec.label) for key, spec in ACTIONS.items()]
+        self.fields["action"].initial = "invoice.send_by_email"
+
+    def clean_cron(self) -> str:
+        expression = " ".join(self.cleaned_data["cron"].split())
+        try:
+            return cron_check(expression)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean(self):
+        data = super().clean()
+        operation = ACTIONS[data["action"]].operation if data.get("action") in ACTIONS else ""
+        texts = [data.get(key) or "" for key in ("name", "subject", "body", "q")]
+        if any("\x00" in text for text in texts):
+            raise forms.ValidationError(_("The text contains a null character."))
+        if operation == SEND_BY_EMAIL:
+            for key in ("subject", "body"):
+                if not (data.get(key) or "").strip():
+                    self.add_error(key, _("Required when sending by email."))
+            unknown = unknown_placeholders((data.get("subject") or "") + (data.get("body") or ""))
+            if unknown:
+                self.add_error(
+                    "body", _("Unknown placeholder %(p)s; check the spelling.") % {"p": unknown[0]}
+                )
+        if operation == CHANGE_STATUS and data.get("new_status") not in CHANGEABLE_STATUSES:
+            self.add_error("new_status", _("Choose the status to change to."))
+        return data
+
+    def schedule_fields(self) -> dict:
+        data = self.cleaned_data
+        spec = ACTIONS[data["action"]]
+        selection = {key: data[key] for key in ("status", "q") if data[key]}
+        if data["dates"] == "today":
+            selection.update(date_from="today", date_to="today")
+        if spec.operation == SEND_BY_EMAIL:
+            parameters = {key: data[key] for key in ("subject", "body", "receipt", "sender")}
+        elif spec.operation == CHANGE_STATUS:
+            parameters = {"status": data["new_status"]}
+        else:
+            parameters = {}
+        return {
+            "name": data["name"].strip(),
+            "connection": data["connection"],
+            "action": data["action"],
+            "cron": data["cron"],
+            "time_zone": data["time_zone"],
+            "selection": {"filter": selection},
+            "parameters": parameters,
+            "enabled": data["enabled"],
+        }
+
+
+def _initial(schedule: Schedule) -> dict:
+    selection = (schedule.selection or {}).get("filter") or {}
+    params = schedule.parameters or {}
+    return {
+        "name": schedule.name,
+        "connection": schedule.connection_id,
+        "action": schedule.action,
+        "cron": schedule.cron,
+        "time_zone": schedule.time_zone,
+        "status": selection.get("status", ""),
+        "dates": "today" if selection.get("date_from") == "today" else "",
+        "q": selection.get("q", ""),
+        "subject": params.get("subject", ""),
+        "body": params.get("body", ""),
+        "receipt": bool(params.get("receipt")),
+        "sender": params.get("sender", ""),
+        "new_status": params.get("status", ""),
+        "enabled": schedule.enabled,
+    }
+
+
+def next_slots(schedule: Schedule, count: int = NEXT_SLOTS) -> list[datetime]:
+    """The schedule's next run times in its own time zone (none when disabled or invalid)."""
+    if not schedule.enabled:
+        return []
+    try:
+        zone = ZoneInfo(schedule.time_zone)
+        return list(islice(CronSim(schedule.cron, timezone.now().astimezone(zone)), count))
+    except (ValueError, KeyError, OSError):
+        return []
+
+
+def _label(schedule: Schedule) -> str:
+    spec = ACTIONS.get(schedule.action)
+    return spec.label if spec else schedule.action
+
+
+def _schedule(request: HttpRequest, pk: int) -> Schedule:
+    return get_object_or_404(
+        Schedule.objects.filter(user=request.user).select_related("connection"), pk=pk
+    )
+
+
+@login_required
+def schedule_list(request: HttpRequest) -> HttpResponse:
+    schedules = Schedule.objects.filter(user=request.user).select_related("connection")
+    rows = [(schedule, next_slots(schedule, 1), _label(schedule)) for schedule in schedules]
+    return render(request, "dashboard/schedules.html", {"rows": rows})
+
+
+def _save(schedule: Schedule, fields: dict, *, was: dict | None) -> None:
+    for name, value in fields.items():
+        setattr(schedule, name, value)
+    timing = (schedule.cron, schedule.time_zone, schedule.enabled)
+    if was is not None and timing != was["timing"] and schedule.enabled:
+        # a changed or re-enabled schedule starts from now: no catch-up run of a slot
+        # that passed under the old timing or while it was off
+        schedule.last_slot_at = timezone.now()
+    schedule.save()
+
+
+@login_required
+def schedule_create(request: HttpRequest) -> HttpResponse:
+    form = ScheduleForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        schedule = Schedule(user=request.user)
+        _save(schedule, form.schedule_fields(), was=None)
+        messages.success(request, _("The schedule is saved."))
+        return redirect("dashboard:schedule", pk=schedule.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "dashboard/schedule_form.html", {"form": form}, status=status)
+
+
+@login_required
+def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The schedule's form (edit), its next run times and its recent runs with their jobs."""
+    schedule = _schedule(request, pk)
+    was = {"timing": (schedule.cron, schedule.time_zone, schedule.enabled)}
+    form = ScheduleForm(request.POST or None, user=request.user, initial=_initial(schedule))
+    if request.method == "POST" and form.is_valid():
+        _save(schedule, form.schedule_fields(), was=was)
+        messages.success(request, _("The schedule is saved."))
+        return redirect("dashboard:schedule", pk=schedule.pk)
+    context = {
+        "form": form,
+        "schedule": schedule,
+        "next_slots": next_slots(schedule),
+        "label": _label(schedule),
+        "runs": schedule.runs.select_related("job")[:RECENT_RUNS],
+    }
+    status = 400 if request.method == "POST" else 200
+    return render(request, "dashboard/schedule_form.html", context, status=status)
+
+
+@login_required
+@require_POST
+def schedule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = _schedule(request, pk)
+    was = {"timing": (schedule.cron, schedule.time_zone, schedule.enabled)}
+    _save(schedule, {"enabled": not schedule.enabled}, was=was)
+    if schedule.enabled:
+        messages.success(request, _("“%(n)s” is enabled.") % {"n": schedule.name})
+    else:
+        messages.success(request, _("“%(n)s” is disabled.") % {"n": schedule.name})
+    if request.POST.get("next") == "list":
+        return redirect("dashboard:schedules")
+    return redirect("dashboard:schedule", pk=schedule.pk)
+
+
+@login_required
+def schedule_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for confirmation; POST deletes. The jobs it made stay."""
+    schedule = _schedule(request, pk)
+    if request.method == "POST":
+        name = schedule.name
+        schedule.delete()
+        messages.success(request, _("“%(n)s” is deleted.") % {"n": name})
+        return redirect("dashboard:schedules")
+    return render(request, "dashboard/schedule_delete.html", {"schedule": schedule})
