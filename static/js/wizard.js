@@ -15,6 +15,10 @@
     var override = form.querySelector("#id_recipient_override");
     var chosen = form.querySelector("input[name='recipients']:checked");
     if (override) { override.closest(".field").hidden = !chosen || chosen.value !== "override"; }
+    var selection = form.querySelector("input[name='selection']:checked");
+    form.querySelectorAll("[data-filter-fields]").forEach(function (part) {
+      part.hidden = !!selection && selection.value === "ids";
+    });
   }
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.getElementById("wizard-form");
