@@ -199,6 +199,10 @@ class JobWizardForm(SelectionFilterForm):
         action = data.get("action")
         if action not in ACTIONS:
             return data
+        if data.get("selection") == "ids" and ACTIONS[action].document != "invoice":
+            self.add_error(
+                "action", _("The ticked documents are invoices: choose an invoice action.")
+            )
         operation = ACTIONS[action].operation
         if operation == SEND_BY_EMAIL:
             self._clean_email(data, ACTIONS[action].document)

@@ -176,10 +176,14 @@ def test_the_wizard_creates_every_action_with_its_parameters(wizard, sandbox):
         data = dict(form)
         if spec.operation == "send_by_post":
             data.pop("resend")
-        response = wizard(action=key, selection="ids", ids=ids, **data)
+        if spec.document == "invoice":
+            response = wizard(action=key, selection="ids", ids=ids, **data)
+        else:
+            response = wizard(action=key, selection="filter", status="DR", **data)
         assert response.status_code == 302, (key, response.content.decode()[:2000])
         job = BatchJob.objects.get(pk=int(response["Location"].rstrip("/").split("/")[-1]))
-        assert job.action == key and job.selection == {"ids": ids}
+        selection = {"ids": ids} if spec.document == "invoice" else {"filter": {"status": "DR"}}
+        assert job.action == key and job.selection == selection
         assert job.parameters == expected[spec.operation], key
     assert BatchJob.objects.count() == 15
 
@@ -257,6 +261,7 @@ def test_an_unknown_placeholder_is_a_clear_error_and_keeps_the_input(client, wiz
         ({"action": "invoice.send_by_email", "selection": "ids", **EMAIL}, "No documents are"),
         ({"action": "invoice.send_by_email", "date_from": "2026-13-01", **EMAIL}, "valid date"),
         ({"action": "nothing", **EMAIL}, "Select a valid choice"),
+        ({"action": "offer.send_by_post", "selection": "ids", "ids": "7"}, "choose an invoice"),
     ],
 )
 def test_wizard_errors_are_clear_and_create_nothing(wizard, data, message):
