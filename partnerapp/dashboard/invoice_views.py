@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,13 +27,15 @@ MORE_ACTIONS = ["invoice.send_by_post", "invoice.change_status"]  # the ticked i
 def invoices(request: HttpRequest, pk: int) -> HttpResponse:
     """Browse a connection's invoices; ticked ones (kept across pages) open the job wizard."""
     connection = get_object_or_404(Connection, pk=pk, user=request.user)
-    filters = InvoiceFilterForm(request.GET)
+    # Paging posts the ticked ids: hundreds of them would not fit in a URL.
+    params = request.POST if request.method == "POST" else request.GET
+    filters = InvoiceFilterForm(params)
     page, problem, valid = None, "", filters.is_valid()
     if valid:
         page, problem = _invoice_page(connection, filters)
         if problem:
             connection.refresh_from_db()  # the call may have found it needs re-authorization
-    selected = _selected_ids(request)
+    selected = _selected_ids(params)
     shown = {invoice["id"] for invoice in page.items} if page else set()
     context = {
         "connection": connection,
@@ -51,10 +53,10 @@ def invoices(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _selected_ids(request: HttpRequest) -> list[int]:
+def _selected_ids(params: QueryDict) -> list[int]:
     """The ids ticked so far; junk in the query is dropped, not an error, while browsing."""
     try:
-        return IdsField(required=False).clean(request.GET.getlist("ids"))
+        return IdsField(required=False).clean(params.getlist("ids"))
     except ValidationError:  # a tampered list only loses the selection
         return []
 

@@ -39,11 +39,13 @@ class Rendering:
 
 @login_required
 def job_new(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET: the wizard, prefilled from the invoices browser. POST: create the job (or render)."""
+    """The wizard, prefilled from the invoices browser (GET, or POST `from_browser`);
+    POST creates the job and redirects to its page (the preview), or renders the email."""
     connection = get_object_or_404(Connection, pk=pk, user=request.user)
     if request.method != "POST":
-        form = JobWizardForm(initial=_initial(request.GET))
-        return _page(request, connection, form)
+        return _page(request, connection, JobWizardForm(initial=_initial(request.GET)))
+    if "from_browser" in request.POST:  # the browser posts its selection: start the wizard
+        return _page(request, connection, JobWizardForm(initial=_initial(request.POST)))
     form = JobWizardForm(request.POST)
     if "render" in request.POST:  # the "Render" button of browsers without JavaScript
         return _page(request, connection, form, rendering=_rendering(connection, request.POST))

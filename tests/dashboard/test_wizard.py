@@ -121,16 +121,31 @@ def test_ticked_invoices_are_kept_across_pages(browse, sandbox):
 
 def test_the_bulk_buttons_open_the_wizard_with_the_selection(browse, client, sandbox):
     html = browse(status="DR").content.decode()
-    form = re.search(r'<form method="get" action="([^"]+)" id="selection-form"', html)
+    form = re.search(r'<form method="post" action="([^"]+)" id="selection-form"', html)
     assert form and form.group(1) == reverse("dashboard:job_new", args=[browse.connection.pk])
     assert 'name="action" value="invoice.send_by_email"' in html
     assert 'name="all_matching"' in html and 'data-select-all="ids"' in html
     drafts = sandbox.drafts_with_email(2)
-    page = client.get(form.group(1), {"ids": drafts, "action": "invoice.send_by_email"})
+    data = {"ids": drafts, "action": "invoice.send_by_email", "from_browser": "1"}
+    page = client.post(form.group(1), data)
     wizard_html = page.content.decode()
     assert page.status_code == 200 and "2 documents ticked." in wizard_html
     assert all(f'name="ids" value="{i}"' in wizard_html for i in drafts)
     assert re.search(r'value="ids"[^>]*checked', wizard_html)
+    assert not BatchJob.objects.exists(), "opening the wizard creates nothing"
+
+
+def test_hundreds_of_ticked_invoices_travel_by_post(browse, client, sandbox):
+    ids = list(range(1_000_000, 1_000_600))  # more than fits in a URL
+    url = reverse("dashboard:invoices", args=[browse.connection.pk])
+    html = client.post(url, {"ids": ids, "page": "2", "per_page": "25"}).content.decode()
+    assert "600 ticked invoices from other pages are kept" in html
+    assert html.count('type="hidden" name="ids"') == 600
+    wizard = client.post(
+        reverse("dashboard:job_new", args=[browse.connection.pk]),
+        {"ids": ids, "from_browser": "1", "action": "invoice.send_by_email"},
+    )
+    assert "600 documents ticked." in wizard.content.decode()
 
 
 # -- the wizard ----------------------------------------------------------------------------------
