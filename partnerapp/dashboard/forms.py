@@ -186,12 +186,6 @@ class JobWizardForm(SelectionFilterForm):
         label=_("Resend: also act on documents that were already sent"), required=False
     )
 
-    @property
-    def operation(self) -> str:
-        action = (self.cleaned_data if hasattr(self, "cleaned_data") else {}).get("action")
-        action = action or self.data.get("action") or self.initial.get("action") or ""
-        return ACTIONS[action].operation if action in ACTIONS else SEND_BY_EMAIL
-
     def clean(self):
         data = super().clean()
         if data.get("selection") == "ids" and not data.get("ids"):

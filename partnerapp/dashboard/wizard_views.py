@@ -81,7 +81,6 @@ def _page(request, connection, form, *, rendering=None, status=200) -> HttpRespo
         "form": form,
         "rendering": rendering,
         "placeholders": PLACEHOLDER_HELP,
-        "operations": {key: spec.operation for key, spec in ACTIONS.items()},
     }
     return render(request, "dashboard/wizard.html", context, status=status)
 
