@@ -1,77 +1,81 @@
-"""The invoices browser: one connection's invoices, paged through the API."""
+"""The invoices browser: one connection's invoices, paged, searched and sorted by the API."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerapp.connections.models import Connection
 from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import ConnectionUnusable, connection_call
-from partnerapp.dashboard.forms import InvoiceFilterForm, SendInvoicesForm
-from partnerapp.dashboard.views import query_without_page
-from partnerapp.jobs import services as jobs
-from partnerapp.smartbusiness.client import Filter, Page
+from partnerapp.dashboard.forms import IdsField, InvoiceFilterForm
+from partnerapp.jobs.actions import ACTIONS
+from partnerapp.jobs.selection import provider_filter
+from partnerapp.smartbusiness.client import Page
 from partnerapp.smartbusiness.errors import SmartBusinessError
 
 INVOICES_PER_PAGE = 25
+DEFAULT_SORT = "-number"
+MORE_ACTIONS = ["invoice.send_by_post", "invoice.change_status"]  # the ticked ids are invoices
 
 
 @login_required
 def invoices(request: HttpRequest, pk: int) -> HttpResponse:
-    """Browse a connection's invoices through the API; POST starts a send-by-email job."""
+    """Browse a connection's invoices; ticked ones (kept across pages) open the job wizard."""
     connection = get_object_or_404(Connection, pk=pk, user=request.user)
-    filters = InvoiceFilterForm(request.GET)
-    filters.is_valid()
-    page_number = filters.cleaned_data.get("page") or 1
-    page, problem = _invoice_page(connection, filters.cleaned_data, page_number)
-    if problem:
-        connection.refresh_from_db()  # the call may have found it needs re-authorization
-    shown_ids = [invoice["id"] for invoice in page.items] if page else []
-    form = SendInvoicesForm(request.POST or None, invoice_ids=shown_ids)
-    if request.method == "POST" and form.is_valid():
-        try:
-            job = jobs.job_create(
-                user=request.user,
-                connection=connection,
-                action="invoice.send_by_email",
-                selection_spec={"ids": form.cleaned_data["invoices"]},
-                parameters=form.email_parameters(),
-            )
-        except jobs.JobInputError as exc:
-            form.add_error(None, str(exc))
-        else:
-            return redirect("dashboard:job", pk=job.pk)
-    selected = {str(i) for i in form.data.getlist("invoices")} if form.is_bound else set()
-    shown = {str(i) for i in shown_ids}
+    # Paging posts the ticked ids: hundreds of them would not fit in a URL.
+    params = request.POST if request.method == "POST" else request.GET
+    filters = InvoiceFilterForm(params)
+    page, problem, valid = None, "", filters.is_valid()
+    if valid:
+        page, problem = _invoice_page(connection, filters)
+        if problem:
+            connection.refresh_from_db()  # the call may have found it needs re-authorization
+    selected = _selected_ids(params)
+    shown = {invoice["id"] for invoice in page.items} if page else set()
     context = {
         "connection": connection,
         "filters": filters,
         "page": page,
-        "page_number": page_number,
+        "page_number": (valid and filters.cleaned_data.get("page")) or 1,
         "problem": problem,
-        "form": form,
-        "selected": selected,
-        "selected_elsewhere": sorted(selected - shown, key=int),
-        "query": query_without_page(request),
+        "selected": {str(i) for i in selected},
+        "selected_elsewhere": [i for i in selected if i not in shown],
+        "filter_spec": filters.filter_spec() if valid else {},
+        "more_actions": [(key, ACTIONS[key].label) for key in MORE_ACTIONS],
     }
-    return render(request, "dashboard/invoices.html", context, status=400 if form.errors else 200)
+    return render(
+        request, "dashboard/invoices.html", context, status=400 if filters.errors else 200
+    )
 
 
-def _invoice_page(connection: Connection, filters: dict, page_number: int):
+def _selected_ids(params: QueryDict) -> list[int]:
+    """The ids ticked so far; junk in the query is dropped, not an error, while browsing."""
+    try:
+        return IdsField(required=False).clean(params.getlist("ids"))
+    except ValidationError:  # a tampered list only loses the selection
+        return []
+
+
+def _invoice_page(connection: Connection, filters: InvoiceFilterForm) -> tuple[Page | None, str]:
     """One page of invoices, or None and a sentence saying what went wrong."""
-    status = filters.get("status") or ""
+    data = filters.cleaned_data
+    per_page = data.get("per_page") or INVOICES_PER_PAGE
+    page_number = data.get("page") or 1
+    spec = filters.filter_spec()
     try:
         page: Page = connection_call(
             connection,
             lambda api: api.invoices(
-                q=filters.get("q") or None,
-                filter=Filter(status=status) if status else None,
-                sort="-number",
-                limit=INVOICES_PER_PAGE,
-                offset=(page_number - 1) * INVOICES_PER_PAGE,
+                q=spec.get("q"),
+                filter=provider_filter(spec, today=timezone.localdate()),
+                sort=data.get("sort") or DEFAULT_SORT,
+                limit=per_page,
+                offset=(page_number - 1) * per_page,
                 with_=["contact"],
             ),
         )

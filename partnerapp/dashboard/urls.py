@@ -1,6 +1,6 @@
 from django.urls import path
 
-from partnerapp.dashboard import invoice_views, job_views, schedule_views, views
+from partnerapp.dashboard import invoice_views, job_views, schedule_views, views, wizard_views
 
 app_name = "dashboard"
 
@@ -8,6 +8,10 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("connections/<int:pk>/", views.connection_detail, name="connection"),
     path("connections/<int:pk>/invoices/", invoice_views.invoices, name="invoices"),
+    path("connections/<int:pk>/jobs/new/", wizard_views.job_new, name="job_new"),
+    path(
+        "connections/<int:pk>/jobs/new/render/", wizard_views.job_new_render, name="job_new_render"
+    ),
     path("connections/<int:pk>/requests/", views.request_log, name="request_log"),
     path("activity/", views.activity, name="activity"),
     path("jobs/", job_views.job_list, name="jobs"),

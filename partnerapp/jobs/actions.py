@@ -65,7 +65,7 @@ class ActionSpec:
                 item.document_id,
                 subject=params["subject"],
                 body=params["body"],
-                recipients=[Recipient(email=item.recipient_email, name=item.recipient_name)],
+                recipients=_recipients(item),
                 receipt=bool(params.get("receipt")),
                 sender=EmailSender(params["sender"]) if params.get("sender") else None,
             )
@@ -99,6 +99,14 @@ class ActionSpec:
         if self.operation == CHANGE_STATUS:
             return after == params.get("status") and before != after
         return before == "DR" and after != "DR"  # a sent draft leaves the draft status
+
+
+def _recipients(item) -> list[Recipient]:
+    """One recipient per address; an item holds several when the job overrides them."""
+    addresses = [a.strip() for a in item.recipient_email.split(",") if a.strip()]
+    if len(addresses) == 1:
+        return [Recipient(email=addresses[0], name=item.recipient_name)]
+    return [Recipient(email=address, name="") for address in addresses]
 
 
 ACTIONS: dict[str, ActionSpec] = {

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -35,6 +37,7 @@ Job = BatchJob.Status
 PREPARE_MAX_PACING_WAIT = 30.0
 PREPARE_RETRY_DELAY = 10.0
 CHANGEABLE_STATUSES = {"DR", "S", "P", "PP", "R1", "R2", "R3", "R", "DC", "C"}
+RECIPIENTS_MAX_CHARS = 254  # the override addresses, joined, fit one item's recipient field
 
 
 class JobInputError(Exception):
@@ -124,8 +127,32 @@ def _check_parameters(spec: ActionSpec, params: dict) -> None:
             raise JobInputError(
                 _("Unknown placeholder %(p)s; check the spelling.") % {"p": unknown[0]}
             )
+        _check_recipient_override(params.get("recipient_override"))
     if spec.operation == CHANGE_STATUS and params.get("status") not in CHANGEABLE_STATUSES:
         raise JobInputError(_("Choose the status to change to."))
+
+
+def recipient_addresses(value) -> list[str]:
+    """The override addresses of `parameters["recipient_override"]`: a list, or one string
+    with addresses separated by commas, semicolons or line breaks."""
+    if not value:
+        return []
+    parts = value if isinstance(value, list | tuple) else str(value).replace(";", ",").split(",")
+    return [str(part).strip() for raw in parts for part in str(raw).split() if part.strip()]
+
+
+def _check_recipient_override(value) -> None:
+    addresses = recipient_addresses(value)
+    for address in addresses:
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise JobInputError(_("Not an email address: %(a)s") % {"a": address}) from None
+    if len(", ".join(addresses)) > RECIPIENTS_MAX_CHARS:
+        raise JobInputError(
+            _("The override addresses may be at most %(n)d characters long together.")
+            % {"n": RECIPIENTS_MAX_CHARS}
+        )
 
 
 # -- preparing --------------------------------------------------------------------------------
@@ -196,7 +223,7 @@ def _item_for(job, spec: ActionSpec, params: dict, document: dict, done_before: 
         document_number=str(document.get("number", "")),
         document_status=str(document.get("status", "")),
         contact_name=str(document.get("contact_name") or contact.get("name") or ""),
-        recipient_email=str(params.get("recipient_override") or contact.get("email") or "").strip(),
+        recipient_email=_recipient_email(params, contact),
         recipient_name=str(contact.get("name") or document.get("contact_name") or ""),
         snapshot=_snapshot(document),
     )
@@ -212,6 +239,12 @@ def _item_for(job, spec: ActionSpec, params: dict, document: dict, done_before: 
     if reason:
         item.state, item.outcome = Item.SKIPPED, reason
     return item
+
+
+def _recipient_email(params: dict, contact: dict) -> str:
+    """The override addresses (comma-separated) if the job has them, else the contact's."""
+    override = recipient_addresses(params.get("recipient_override"))
+    return ", ".join(override) if override else str(contact.get("email") or "").strip()
 
 
 def _without_nul(value):

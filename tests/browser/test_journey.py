@@ -6,9 +6,11 @@ var/test-artifacts/<test name>/.
 import re
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import expect
 
 from partnerapp.connections.models import Connection
+from partnerapp.jobs.models import BatchJob
 from tests.journeys import OWNER_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -45,13 +47,27 @@ def test_sign_up_connect_and_send_five_invoices(page, sandbox, worker, screensho
 
     page.get_by_role("link", name="Browse invoices").click()
     page.get_by_label("Status").select_option("DR")
+    page.get_by_label("Sort by").select_option("number")
     page.get_by_role("button", name="Show").click()
+    expect(page.get_by_test_id("invoice-total")).to_contain_text("page 1 of 1")
     chosen = _five_drafts_with_email(page)
     for invoice_id in chosen:
         page.locator(f"#invoice-{invoice_id}").check()
-    page.get_by_label("Subject").fill("Rechnung {INVOICENO}")
     screenshot(page, "invoices-selected")
-    page.get_by_role("button", name="Send selected invoices").click()
+    page.get_by_role("button", name="Send by email").click()
+
+    expect(page.get_by_role("heading", name="New job")).to_be_visible()
+    expect(page.get_by_test_id("ticked-count")).to_have_text("5 documents ticked.")
+    expect(page.get_by_label("Print in colour")).to_be_hidden()  # only the email's fields
+    page.get_by_label("Subject").fill("Rechnung {INVOICENO}")
+    first = sandbox.owner.invoices.get(pk=chosen[0]).number
+    expect(page.get_by_test_id("rendered-subject")).to_have_text(f"Rechnung {first}")  # live
+    page.get_by_label("Subject").fill("Rechnung {INVOICENR}")
+    expect(page.get_by_test_id("render-unknown")).to_contain_text("{INVOICENR}")
+    page.get_by_label("Subject").fill("Rechnung {INVOICENO}")
+    expect(page.get_by_test_id("render-unknown")).to_have_count(0)
+    screenshot(page, "wizard")
+    page.get_by_role("button", name="Continue to the preview").click()
 
     expect(page.get_by_test_id("preview-to-send")).to_have_text("5")
     first_email = page.get_by_test_id("rendered-email").first
@@ -82,11 +98,74 @@ def test_sign_up_connect_and_send_five_invoices(page, sandbox, worker, screensho
 def _five_drafts_with_email(page) -> list[int]:
     """The first five listed drafts whose customer has a valid email address."""
     chosen = []
-    for row in page.locator("tbody tr").all():
+    for row in page.get_by_test_id("invoice-row").all():
         cells = row.locator("td").all_inner_texts()
         email = cells[3].strip()
         if "@" in email and "(at)" not in email:
-            chosen.append(int(row.locator("input[name=invoices]").get_attribute("value")))
+            chosen.append(int(row.locator("input[name=ids]").get_attribute("value")))
         if len(chosen) == 5:
             return chosen
     raise AssertionError("fewer than five sendable drafts on the first page")
+
+
+def test_selection_survives_paging_and_all_matching_selects_the_filter(
+    page, connect, partner, sandbox, screenshot
+):
+    """The invoices browser without a worker: what the wizard receives is what was chosen."""
+    connection = connect()
+    _log_in(page, sandbox.url, partner)
+    page.goto(f"{sandbox.url}/connections/{connection.pk}/invoices/")
+    first_page = page.get_by_test_id("invoice-row")
+    expect(first_page).to_have_count(25)
+    on_first = int(first_page.first.locator("input[name=ids]").get_attribute("value"))
+    page.locator(f"#invoice-{on_first}").check()
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("1 ticked invoice from another page is kept.")).to_be_visible()
+    on_second = int(
+        page.get_by_test_id("invoice-row").first.locator("input").get_attribute("value")
+    )
+    page.locator(f"#invoice-{on_second}").check()
+    page.get_by_text("More actions").click()
+    page.get_by_role("button", name="Send invoices by post").click()
+
+    expect(page.get_by_test_id("ticked-count")).to_have_text("2 documents ticked.")
+    expect(page.get_by_label("Subject")).to_be_hidden()  # an email field, not needed by post
+    expect(page.get_by_label("Date from")).to_be_hidden()  # the ticked ids, not a filter
+    page.get_by_label("Print in colour").check()
+    screenshot(page, "wizard-post")
+    page.get_by_role("button", name="Continue to the preview").click()
+    expect(page.get_by_test_id("job-status")).to_be_visible()
+    by_post = BatchJob.objects.get(action="invoice.send_by_post")
+    assert by_post.selection == {"ids": [on_first, on_second]}
+    assert by_post.parameters == {
+        "color": True,
+        "duplex": False,
+        "priority": False,
+        "resend": False,
+    }
+
+    page.goto(f"{sandbox.url}/connections/{connection.pk}/invoices/")
+    page.get_by_label("Status").select_option("DR")
+    page.get_by_role("button", name="Show").click()
+    drafts = sandbox.owner.invoices.filter(status="DR").count()
+    page.get_by_label(f"Select all {drafts} matching invoices").check()
+    page.get_by_role("button", name="Send by email").click()
+    expect(page.get_by_label("Every document matching the filter below")).to_be_checked()
+    expect(page.get_by_label("Status", exact=True)).to_have_value("DR")
+    expect(page.get_by_test_id("rendered-subject")).to_contain_text("RE-")
+    page.get_by_role("button", name="Continue to the preview").click()
+    expect(page.get_by_test_id("job-status")).to_be_visible()
+    by_email = BatchJob.objects.get(action="invoice.send_by_email")
+    assert by_email.selection == {"filter": {"status": "DR"}}
+
+
+def _log_in(page, url: str, user) -> None:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    host = url.split("//", 1)[1].split(":")[0]
+    page.context.add_cookies(
+        [{"name": cookie.key, "value": cookie.value, "domain": host, "path": "/"}]
+    )

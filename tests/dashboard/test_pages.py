@@ -14,9 +14,8 @@ from tests.jobs.factories import ConnectionFactory, JobFactory
 
 
 def still_selected(html: str, invoice_id) -> bool:
-    """Ticked on this page, or carried in a hidden field when it is on another page."""
-    ticked = re.search(rf'value="{invoice_id}" id="invoice-{invoice_id}"[^>]*checked', html)
-    return bool(ticked) or f'type="hidden" name="invoices" value="{invoice_id}"' in html
+    """Carried by the wizard in a hidden field."""
+    return bool(re.search(rf'type="hidden" name="ids" value="{invoice_id}"', html))
 
 
 def test_anonymous_visitors_see_the_landing_page(client, db):
@@ -63,7 +62,7 @@ def test_the_invoice_browser_pages_through_the_api(client, connect, partner, san
     page = client.get(url, {"status": "DR"})
     drafts = sandbox.owner.invoices.filter(status="DR")
     assert page.status_code == 200
-    assert page.content.decode().count('name="invoices"') == min(25, drafts.count())
+    assert page.content.decode().count('name="ids" value=') == min(25, drafts.count())
     assert f"{drafts.count()} invoices" in page.content.decode()
 
 
@@ -71,8 +70,9 @@ def test_an_empty_subject_is_refused_and_the_selection_kept(client, connect, par
     connection = connect()
     client.force_login(partner)
     chosen = sandbox.drafts_with_email(2)
-    url = reverse("dashboard:invoices", args=[connection.pk])
-    page = client.post(url, {"invoices": chosen, "subject": "", "body": "Hello"})
+    url = reverse("dashboard:job_new", args=[connection.pk])
+    data = {"action": "invoice.send_by_email", "selection": "ids", "recipients": "contact"}
+    page = client.post(url, {**data, "ids": chosen, "subject": "", "body": "Hello"})
     html = page.content.decode()
     assert page.status_code == 400 and "This field is required" in html
     assert all(still_selected(html, i) for i in chosen)
@@ -82,9 +82,10 @@ def test_an_empty_subject_is_refused_and_the_selection_kept(client, connect, par
 def test_no_selection_is_refused(client, connect, partner):
     connection = connect()
     client.force_login(partner)
-    url = reverse("dashboard:invoices", args=[connection.pk])
-    page = client.post(url, {"subject": "S", "body": "B"})
-    assert page.status_code == 400 and "Select at least one invoice" in page.content.decode()
+    url = reverse("dashboard:job_new", args=[connection.pk])
+    data = {"action": "invoice.send_by_email", "selection": "ids", "recipients": "contact"}
+    page = client.post(url, {**data, "subject": "S", "body": "B"})
+    assert page.status_code == 400 and "No documents are ticked" in page.content.decode()
 
 
 def test_a_revoked_grant_is_explained_on_the_invoice_page(client, connect, partner, sandbox):
@@ -101,9 +102,12 @@ def test_a_refused_form_keeps_the_ticked_boxes(client, connect, partner):
     connection = connect()
     client.force_login(partner)
     url = reverse("dashboard:invoices", args=[connection.pk]) + "?status=DR"
-    shown = re.findall(r'name="invoices" value="(\d+)"', client.get(url).content.decode())[:2]
-    html = client.post(url, {"invoices": shown, "subject": "", "body": "B"}).content.decode()
-    assert all(re.search(rf'value="{i}" id="invoice-{i}"[^>]*checked', html) for i in shown)
+    shown = re.findall(r'name="ids" value="(\d+)"', client.get(url).content.decode())[:2]
+    wizard = reverse("dashboard:job_new", args=[connection.pk])
+    data = {"action": "invoice.send_by_email", "selection": "ids", "recipients": "contact"}
+    html = client.post(wizard, {**data, "ids": shown, "subject": "", "body": "B"}).content.decode()
+    assert all(still_selected(html, i) for i in shown)
+    assert re.search(r'value="ids"[^>]*checked', html)
 
 
 def test_the_request_log_lists_every_call_with_filters(client, connect, partner):
