@@ -9,6 +9,7 @@ down so the job is still running when the owner acts.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -27,7 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 INVOICES = 30
 OWNER_NAME = "Bruno Meier"
-SLOW_PROVIDER = {"latency_ms": 500}  # 30 sends take ≥ 15 s: time enough to revoke mid-job
+SLOW_PROVIDER = {"latency_ms": 1000}  # 30 sends take ≥ 15 s: time enough to revoke mid-job
 
 
 @pytest.fixture
@@ -103,9 +104,13 @@ def test_revoked_mid_job_pauses_then_reconnect_resumes_and_sends_each_once(
     job.refresh_from_db()
     assert job.status == BatchJob.Status.PAUSED
     assert job.pause_reason == BatchJob.PauseReason.NEEDS_REAUTH
+    # A call already in flight when the grant died is recorded, then nothing more goes out.
+    wait_for(lambda: jobs.job_counts(job)[JobItem.State.SENDING] == 0, message="settled")
     sent_at_pause = jobs.job_counts(job)[JobItem.State.SENT]
     assert 0 < sent_at_pause < INVOICES, f"the revocation came mid-job ({sent_at_pause} sent)"
-    assert jobs.job_counts(job)[JobItem.State.SENDING] == 0
+    time.sleep(2)
+    assert jobs.job_counts(job)[JobItem.State.SENT] == sent_at_pause, "nothing sent while paused"
+    assert sandbox.outbox(owner=bulk_owner)["count"] == sent_at_pause
 
     # The partner reconnects: the provider asks the owner again, who allows.
     reconnect.click()
