@@ -113,31 +113,49 @@ class Objects:
     run: object
 
 
-@pytest.fixture
-def objects(partner) -> Objects:
-    connection = ConnectionFactory(user=partner, owner_name="Partner's Customer AG")
-    job = JobFactory(connection=connection)
-    item = JobItemFactory(job=job)
-    schedule = Schedule.objects.create(
-        user=partner,
+def objects_of(user, marker: str) -> Objects:
+    """One object of each kind for `user`; every text field carries `marker`."""
+    connection = ConnectionFactory(user=user, owner_name=f"{marker} Treuhand AG")
+    job = JobFactory(
         connection=connection,
-        name="Weekday reminders",
+        parameters={"subject": f"{marker} subject {{INVOICENO}}", "body": f"{marker} body"},
+    )
+    item = JobItemFactory(
+        job=job,
+        document_number=f"RE-{marker}-1",
+        recipient_email=f"{marker.lower()}@example.com",
+        recipient_name=f"{marker} Customer",
+        request_id=f"{marker.lower()}-request-id",
+        outcome=f"{marker} outcome",
+    )
+    schedule = Schedule.objects.create(
+        user=user,
+        connection=connection,
+        name=f"{marker} reminders",
         action="invoice.send_by_email",
         cron="0 8 * * 1-5",
         selection={"filter": {"status": "DR"}},
-        parameters={"subject": "Invoice {INVOICENO}", "body": "Hello"},
+        parameters={"subject": f"{marker} subject", "body": "Hello"},
     )
     run = schedule.runs.create(slot_at=schedule.created_at)
     entry = RequestLogEntry.objects.create(
         connection=connection,
         method="GET",
-        path="/receivables/invoices",
+        path=f"/receivables/invoices?q={marker}",
         status=200,
         duration_ms=12,
-        request_id="0f0e0d0c-0b0a-4909-8807-060504030201",
+        request_id=f"{marker.lower()}-log-request-id",
         job_id=job.pk,
     )
     return Objects(connection, job, item, schedule, entry, run)
+
+
+PARTNER_MARKER, OUTSIDER_MARKER = "Zephyrine", "Outlander"
+
+
+@pytest.fixture
+def objects(partner) -> Objects:
+    return objects_of(partner, PARTNER_MARKER)
 
 
 def fill(route: Route, objects: Objects | None) -> str:
@@ -198,6 +216,27 @@ def test_an_outsider_gets_404_for_the_partners_objects(route, objects, partner, 
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_an_outsider_sees_no_trace_of_the_partner_on_any_page(route, objects, outsider):
+    """Lists and pages of the outsider's own objects show nothing of the partner's, even
+    when the query string names the partner's objects."""
+    own = objects_of(outsider, OUTSIDER_MARKER)
+    client = Client()
+    client.force_login(outsider)
+    url = fill(route, own)
+    names_partners = (
+        f"?connection={objects.connection.pk}&job={objects.job.pk}"
+        f"&schedule={objects.schedule.pk}&q={PARTNER_MARKER}"
+    )
+    for address in (url, url + names_partners):
+        response = client.get(address)
+        if response.status_code != 200:
+            continue  # a redirect, a POST-only view, or a refusal of the query: no page
+        body = (b"".join(response) if response.streaming else response.content).decode()
+        shown = [text for text in _traces(PARTNER_MARKER) if text.lower() in body.lower()]
+        assert not shown, f"GET {address} as the outsider shows the partner's {shown}"
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
 def test_a_post_without_a_csrf_token_is_refused(route, objects, partner):
     client = Client(enforce_csrf_checks=True)
     client.force_login(partner)
@@ -220,6 +259,21 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(route, objects, client):
         assert response["Location"].startswith("/accounts/login/"), response["Location"]
     response = client.post(url)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def _traces(marker: str) -> list[str]:
+    """Texts only the marked user's objects hold (the bare marker may be echoed from `q`)."""
+    return [
+        f"{marker} Treuhand AG",
+        f"{marker} subject",
+        f"RE-{marker}-1",
+        f"{marker.lower()}@example.com",
+        f"{marker} Customer",
+        f"{marker.lower()}-request-id",
+        f"{marker} outcome",
+        f"{marker} reminders",
+        f"{marker.lower()}-log-request-id",
+    ]
 
 
 def _snapshot(objects: Objects) -> dict:
