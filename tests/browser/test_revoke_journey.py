@@ -132,6 +132,8 @@ def test_revoked_mid_job_pauses_then_reconnect_resumes_and_sends_each_once(
     per_invoice = Counter(email["document_id"] for email in outbox["items"])
     assert per_invoice == dict.fromkeys(ids, 1), "every invoice was emailed exactly once"
     assert outbox["sends_per_document"] == {f"invoice:{i}": 1 for i in ids}
+    items = job.items.all()
+    assert {e["request_id"] for e in outbox["items"]} == {item.request_id for item in items}
 
 
 def _until_visible(page, locator, text: str, *, timeout: float = 90) -> None:
