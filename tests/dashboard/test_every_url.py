@@ -190,6 +190,15 @@ def test_the_walk_finds_the_dashboard_and_connection_pages():
     assert not any(route.route.startswith("sandbox/") for route in ROUTES)
 
 
+def test_a_new_url_with_an_argument_nobody_fills_fails_loudly():
+    widget = Route("dashboard:widget", "widgets/<int:pk>/parts/<int:part_pk>/", ("pk", "part_pk"))
+    with pytest.raises(pytest.fail.Exception, match="cannot fill the argument 'pk'"):
+        fill(widget, None)
+    job_part = Route("dashboard:job_part", "jobs/<int:pk>/parts/<int:part_pk>/", ("pk", "part_pk"))
+    with pytest.raises(pytest.fail.Exception, match="cannot fill the argument 'part_pk'"):
+        fill(job_part, None)
+
+
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.kwargs], ids=str)
 def test_an_outsider_gets_404_for_the_partners_objects(route, objects, partner, outsider):
     url, missing_url = fill(route, objects), fill(route, None)
