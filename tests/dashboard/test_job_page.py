@@ -183,7 +183,11 @@ def test_controls_are_shown_only_when_they_apply(client, partner, job):
     job.status = Job.PAUSED
     job.save()
     assert buttons() == {"resume", "cancel"}
-    job.status = Job.DONE
+    job.pause_reason = "needs_reauth"  # only reconnecting resumes it: no Resume button
+    job.save()
+    assert buttons() == {"cancel"}
+    assert "/connections/" in live(client, job)[1] and "Reconnect" in live(client, job)[1]
+    job.status, job.pause_reason = Job.DONE, ""
     job.save()
     assert buttons() == set()
     items(job, Item.FAILED, 1)
