@@ -45,6 +45,8 @@ class Connection(models.Model):
     rate_limit_limit = models.PositiveIntegerField(null=True, blank=True)
     rate_limit_remaining = models.PositiveIntegerField(null=True, blank=True)
     rate_limit_reset_at = models.DateTimeField(null=True, blank=True)
+    # When our copy of the window was opened: answers to calls sent before are stale.
+    rate_limit_window_opened_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -8,7 +8,11 @@ The provider limits calls per account in fixed windows and reports the window in
 - when our copy of the window has ended, the next permit opens a new one with the
   full limit; the first response of that window tells us when it ends;
 - every response lowers our count to what the provider reports (never raises it:
-  calls we have permitted may still be in flight and not yet counted there).
+  calls we have permitted may still be in flight and not yet counted there);
+- an answer to a call sent before our window opened belongs to the provider's
+  previous window and is ignored (its "1 s left" would end our new window early);
+- an answer saying the budget is spent moves our reset to the provider's if that is
+  later, so our window never reopens before the provider's does.
 
 While the known remaining budget is 0, no call is made until the reset.
 """
@@ -16,10 +20,10 @@ While the known remaining budget is 0, no call is made until the reset.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from partnerapp.connections.models import Connection
@@ -54,6 +58,9 @@ def permit_take(connection_id: int) -> float:
             ),
             rate_limit_reset_at=Case(
                 When(ended, then=Value(None)), default=F("rate_limit_reset_at")
+            ),
+            rate_limit_window_opened_at=Case(
+                When(ended, then=Value(now)), default=F("rate_limit_window_opened_at")
             ),
         )
     )
@@ -110,8 +117,8 @@ class WindowWatch:
         return False
 
 
-def window_record(connection_id: int, rate_limit: RateLimit) -> None:
-    """Fold the provider's headers into our copy of the window.
+def window_record(connection_id: int, rate_limit: RateLimit, *, sent_at: datetime) -> None:
+    """Fold the provider's headers (of a call sent at `sent_at`) into our copy of the window.
 
     Most answers change nothing (we counted the call down before making it), so the
     row is only written when the provider knows better: fewer writes to the one row
@@ -125,10 +132,18 @@ def window_record(connection_id: int, rate_limit: RateLimit) -> None:
         | Q(rate_limit_limit__isnull=True)
         | ~Q(rate_limit_limit=rate_limit.limit)
     )
-    Connection.objects.filter(news, pk=connection_id).update(
+    current = Q(rate_limit_window_opened_at__isnull=True) | Q(
+        rate_limit_window_opened_at__lte=sent_at
+    )
+    if rate_limit.remaining == 0:
+        news |= Q(rate_limit_reset_at__lt=reset_at)
+        new_reset = Greatest(Coalesce(F("rate_limit_reset_at"), reset_at), reset_at)
+    else:
+        new_reset = Coalesce(F("rate_limit_reset_at"), reset_at)
+    Connection.objects.filter(news, current, pk=connection_id).update(
         rate_limit_limit=rate_limit.limit,
         rate_limit_remaining=Least(
             Coalesce(F("rate_limit_remaining"), rate_limit.remaining), rate_limit.remaining
         ),
-        rate_limit_reset_at=Coalesce(F("rate_limit_reset_at"), reset_at),
+        rate_limit_reset_at=new_reset,
     )

@@ -219,14 +219,16 @@ class _CachedClient:
         self.key = key
         self.context = INTERACTIVE
         self.window = pacing.WindowWatch()
+        self.sent_at = timezone.now()
         connection_id = connection.pk
 
         def before_call(method: str, path: str) -> None:
             pacing.pace(connection_id, max_wait=self.context.max_wait)
+            self.sent_at = timezone.now()
 
         def after_call(call: ApiCall) -> None:
             if call.rate_limit and self.window.worth_recording(call.rate_limit):
-                pacing.window_record(connection_id, call.rate_limit)
+                pacing.window_record(connection_id, call.rate_limit, sent_at=self.sent_at)
             requestlog.entry_record(
                 connection_id,
                 call,

@@ -15,6 +15,8 @@ from partnerapp.smartbusiness.ratelimit import RateLimit
 from tests.connections.test_single_flight import no_worker_outlives_its_test, spawn  # noqa: F401
 from tests.jobs.factories import ConnectionFactory
 
+NOW = timezone.now
+
 
 def window(connection, *, limit, remaining, reset_in):
     Connection.objects.filter(pk=connection.pk).update(
@@ -49,12 +51,42 @@ def test_an_ended_window_starts_again_with_the_full_limit(db):
 def test_responses_only_ever_lower_the_count(db):
     connection = ConnectionFactory()
     window(connection, limit=50, remaining=10, reset_in=30)
-    pacing.window_record(connection.pk, RateLimit(limit=50, remaining=20, reset=30))
+    pacing.window_record(connection.pk, RateLimit(limit=50, remaining=20, reset=30), sent_at=NOW())
     connection.refresh_from_db()
     assert connection.rate_limit_remaining == 10
-    pacing.window_record(connection.pk, RateLimit(limit=50, remaining=4, reset=30))
+    pacing.window_record(connection.pk, RateLimit(limit=50, remaining=4, reset=30), sent_at=NOW())
     connection.refresh_from_db()
     assert connection.rate_limit_remaining == 4
+
+
+def test_an_answer_from_the_previous_window_does_not_end_the_new_one(db):
+    """A call sent just before the window ended comes back after we opened the next one,
+    saying "0 left, 1 s to go": taking that would reopen our window a second later with a
+    full budget while the provider's window has only just begun."""
+    connection = ConnectionFactory()
+    window(connection, limit=50, remaining=0, reset_in=-1)
+    sent_before = NOW() - timedelta(seconds=2)
+    assert pacing.permit_take(connection.pk) == 0  # opens our next window
+    pacing.window_record(
+        connection.pk, RateLimit(limit=50, remaining=0, reset=1), sent_at=sent_before
+    )
+    connection.refresh_from_db()
+    assert (connection.rate_limit_remaining, connection.rate_limit_reset_at) == (49, None)
+
+    pacing.window_record(connection.pk, RateLimit(limit=50, remaining=48, reset=60), sent_at=NOW())
+    connection.refresh_from_db()
+    assert connection.rate_limit_remaining == 48
+    assert 58 < (connection.rate_limit_reset_at - NOW()).total_seconds() <= 60
+
+
+def test_a_spent_budget_never_reopens_before_the_providers_reset(db):
+    """Our copy thought the window ends in 5 s; the provider says 0 left for 30 s more."""
+    connection = ConnectionFactory()
+    window(connection, limit=50, remaining=3, reset_in=5)
+    pacing.window_record(connection.pk, RateLimit(limit=50, remaining=0, reset=30), sent_at=NOW())
+    connection.refresh_from_db()
+    assert connection.rate_limit_remaining == 0
+    assert 29 < pacing.permit_take(connection.pk) <= 30
 
 
 def test_concurrent_takers_never_overspend(transactional_db):
@@ -82,7 +114,9 @@ def test_four_workers_make_200_calls_on_a_budget_of_50_per_minute_without_a_429(
     """200 calls in windows of 50 need four windows: the theoretical minimum is 3 x 60 s."""
     settings.SANDBOX_RATE_LIMIT, settings.SANDBOX_RATE_LIMIT_PERIOD = BUDGET, PERIOD
     connection = connect()
-    RateWindow.objects.all().delete()  # the consent's call is an hour ago: a fresh window
+    # The consent's call is an hour ago: the provider's window and our copy have both ended.
+    RateWindow.objects.all().delete()
+    window(connection, limit=BUDGET, remaining=BUDGET - 1, reset_in=-3600)
     started = time.monotonic()
     workers = [
         spawn(connection, settings, "--calls", str(CALLS // WORKERS)) for _ in range(WORKERS)
