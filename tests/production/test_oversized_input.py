@@ -81,17 +81,26 @@ def invoices_page(connect, partner, sandbox):
     return client, f"/connections/{connection.pk}/invoices/", sandbox.drafts_with_email(1)
 
 
-def test_a_subject_over_255_characters_is_refused_and_nothing_starts(invoices_page):
-    client, url, ids = invoices_page
-    response = client.post(url, {"invoices": ids, "subject": "S" * 300, "body": "Hello"})
+@pytest.fixture
+def wizard_page(invoices_page):
+    """The job wizard, where the email's subject and message are written."""
+    client, invoices_url, ids = invoices_page
+    url = invoices_url.replace("/invoices/", "/jobs/new/")
+    email = {"action": "invoice.send_by_email", "selection": "ids", "ids": ids}
+    return client, url, {**email, "recipients": "contact"}
+
+
+def test_a_subject_over_255_characters_is_refused_and_nothing_starts(wizard_page):
+    client, url, data = wizard_page
+    response = client.post(url, {**data, "subject": "S" * 300, "body": "Hello"})
     assert response.status_code == 400
     assert "Ensure this value has at most 255 characters (it has 300)." in response.content.decode()
     assert not BatchJob.objects.exists()
 
 
-def test_a_message_over_10000_characters_is_refused_and_nothing_starts(invoices_page):
-    client, url, ids = invoices_page
-    response = client.post(url, {"invoices": ids, "subject": "Invoice", "body": "B" * 10001})
+def test_a_message_over_10000_characters_is_refused_and_nothing_starts(wizard_page):
+    client, url, data = wizard_page
+    response = client.post(url, {**data, "subject": "Invoice", "body": "B" * 10001})
     assert response.status_code == 400
     page = response.content.decode()
     assert "Ensure this value has at most 10000 characters (it has 10001)." in page
@@ -104,9 +113,10 @@ def test_a_search_over_200_characters_says_so(invoices_page):
     assert "Ensure this value has at most 200 characters (it has 201)." in response.content.decode()
 
 
-def test_the_inputs_tell_the_browser_their_limits(invoices_page):
+def test_the_inputs_tell_the_browser_their_limits(invoices_page, wizard_page):
     client, url, _ids = invoices_page
+    assert re.search(r'<input[^>]+name="q"[^>]+maxlength="200"', client.get(url).content.decode())
+    client, url, _data = wizard_page
     page = client.get(url).content.decode()
-    assert re.search(r'<input[^>]+name="q"[^>]+maxlength="200"', page)
     assert re.search(r'<input[^>]+name="subject"[^>]+maxlength="255"', page)
     assert re.search(r'<textarea[^>]+name="body"[^>]+maxlength="10000"', page)
