@@ -20,6 +20,7 @@ def log_in(page: Page, url: str, user, *, screenshot=None) -> None:
         screenshot(page, "log-in")
     page.get_by_role("button", name="Sign In").click()
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    page.wait_for_load_state()  # app.js listens from "load" on: the language switcher needs it
 
 
 def start_connect(page: Page, *, screenshot=None) -> None:
