@@ -1,8 +1,9 @@
 """The Celery app, per the official Django recipe."""
 
 import os
+import sys
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partnerapp.settings")
 
@@ -16,3 +17,11 @@ import partnerapp.observability  # noqa: E402, F401
 from partnerapp.health.worker import Heartbeat  # noqa: E402
 
 app.steps["consumer"].add(Heartbeat)
+
+
+@signals.worker_init.connect
+def _prompt_thread_switches(**kwargs) -> None:
+    """Worker threads mostly wait for the provider and the database. When an answer
+    arrives, its thread should get the interpreter within a millisecond instead of
+    Python's default 5 ms behind a busy sibling (measured with bench_jobs.py)."""
+    sys.setswitchinterval(0.001)

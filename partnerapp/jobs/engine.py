@@ -15,7 +15,6 @@ job of one account never starves a small job of another.
 from __future__ import annotations
 
 import logging
-import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -46,10 +45,9 @@ CONNECT_RETRY_DELAYS = (5, 15, 60)  # seconds; then the item fails
 SEND_MAX_PACING_WAIT = 2.0  # longer waits end the slice and come back at the reset
 RECONCILE_MAX_PACING_WAIT = 120.0  # a verdict on an unclear send is worth waiting for
 SLOT_BUSY_DELAY = 1.0  # all of the account's slots are taken: look again in a second
-# Pause and cancel must take effect within 2 s; looking twice a second is enough and
-# spares two queries per item on fast providers.
+# Pause and cancel must take effect within 2 s; looking twice a second (one UPDATE that
+# is also the heartbeat) is enough and spares a query per item on fast providers.
 STATUS_CHECK_INTERVAL = 0.5
-CLAIM_WINDOW = 32  # candidates per claim; more than the chains that may race for them
 
 
 @dataclass(frozen=True)
@@ -87,9 +85,9 @@ def _work(job: BatchJob, *, deadline: float) -> SliceOutcome:
     checked = 0.0
     while time.monotonic() < deadline:
         if time.monotonic() - checked >= STATUS_CHECK_INTERVAL:
-            BatchJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
-            if _job_status(job) != Job.RUNNING:  # paused or cancelled meanwhile
-                return STOP
+            still_running = BatchJob.objects.filter(pk=job.pk, status=Job.RUNNING)
+            if not still_running.update(heartbeat_at=timezone.now()):
+                return STOP  # paused or cancelled meanwhile
             checked = time.monotonic()
         item = item_claim_next(job)
         if item is None:
@@ -100,32 +98,9 @@ def _work(job: BatchJob, *, deadline: float) -> SliceOutcome:
     return SliceOutcome(more=True)
 
 
-def _job_status(job: BatchJob) -> str:
-    return BatchJob.objects.values_list("status", flat=True).get(pk=job.pk)
-
-
 def item_claim_next(job: BatchJob) -> JobItem | None:
-    """Claim a due pending item with one conditional UPDATE, or None if none is due.
-
-    Candidates are tried in random order, so chains working on one job rarely race
-    for the same row; a lost race just moves on to the next candidate. Only ids are
-    read for the candidates; the claimed row is read once it is ours.
-    """
-    due = Q(not_before__isnull=True) | Q(not_before__lte=timezone.now())
-    pending = job.items.filter(due, state=Item.PENDING).order_by("pk")
-    candidates = list(pending.values_list("pk", flat=True)[:CLAIM_WINDOW])
-    random.shuffle(candidates)
-    for candidate in candidates:
-        claimed = states.item_move(
-            JobItem.objects.filter(pk=candidate),
-            source=Item.PENDING,
-            target=Item.SENDING,
-            attempts=F("attempts") + 1,
-            claimed_at=timezone.now(),
-        )
-        if claimed:
-            return JobItem.objects.get(pk=candidate)
-    return None
+    """Claim the first due pending item (pending → sending), or None if none is due."""
+    return states.item_claim_due(job_id=job.pk, now=timezone.now())
 
 
 def _wait_or_finish(job: BatchJob) -> SliceOutcome:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from partnerapp.jobs.models import BatchJob, JobItem
@@ -45,6 +46,31 @@ def item_move(items: QuerySet[JobItem], *, source: str, target: str, **changes: 
     if target not in ITEM_TRANSITIONS[source]:
         raise InvalidTransition(f"item {source} → {target}")
     return items.filter(state=source).update(state=target, **changes)
+
+
+# The claim as one statement: the first due pending item becomes "sending" and comes
+# back in the same round trip. PostgreSQL skips a row another chain is claiming at this
+# moment instead of queueing behind it; SQLite has one writer at a time anyway. The
+# outer `state` check keeps the claim conditional either way.
+CLAIM = """
+    UPDATE jobs_jobitem SET state = %(target)s, attempts = attempts + 1, claimed_at = %(now)s
+    WHERE id = (
+        SELECT id FROM jobs_jobitem
+        WHERE job_id = %(job)s AND state = %(source)s
+          AND (not_before IS NULL OR not_before <= %(now)s)
+        ORDER BY id LIMIT 1 {lock}
+    ) AND state = %(source)s
+    RETURNING *
+"""
+
+
+def item_claim_due(*, job_id: int, now) -> JobItem | None:
+    """Move the job's first due pending item to sending and return it (None: none due)."""
+    lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    at = connection.ops.adapt_datetimefield_value(now)
+    params = {"source": Item.PENDING, "target": Item.SENDING, "job": job_id, "now": at}
+    claimed = list(JobItem.objects.raw(CLAIM.format(lock=lock), params))
+    return claimed[0] if claimed else None
 
 
 def job_move(job: BatchJob, *, target: str, sources: set[str] | None = None, **changes) -> bool:

@@ -1,7 +1,13 @@
+import threading
+from datetime import timedelta
+
 import pytest
+from django.db import connections as db_connections
+from django.utils import timezone
 
 from partnerapp.jobs import states
 from partnerapp.jobs.models import BatchJob, JobItem
+from tests.conftest import require_postgresql
 from tests.jobs.factories import JobFactory, JobItemFactory
 
 Item, Job = JobItem.State, BatchJob.Status
@@ -48,3 +54,39 @@ def test_a_job_move_from_a_stale_status_changes_nothing(db):
 def test_invalid_job_transitions_are_refused(db, source, target):
     with pytest.raises(states.InvalidTransition):
         states.job_move(JobFactory(status=source), target=target)
+
+
+def test_the_claim_takes_the_first_due_pending_item_of_its_job(db):
+    job = JobFactory(status=Job.RUNNING)
+    later = timezone.now() + timedelta(minutes=5)
+    backed_off = JobItemFactory(job=job, not_before=later)
+    JobItemFactory(job=job, state=Item.SENT)
+    first, second = JobItemFactory(job=job), JobItemFactory(job=job)
+    JobItemFactory(job=JobFactory(status=Job.RUNNING))  # another job's item stays put
+
+    claimed = [states.item_claim_due(job_id=job.pk, now=timezone.now()) for _ in range(3)]
+
+    assert [item and item.pk for item in claimed] == [first.pk, second.pk, None]
+    assert [(item.state, item.attempts) for item in claimed[:2]] == [(Item.SENDING, 1)] * 2
+    assert JobItem.objects.get(pk=backed_off.pk).state == Item.PENDING
+    assert states.item_claim_due(job_id=job.pk, now=later).pk == backed_off.pk
+
+
+def test_concurrent_claims_never_share_an_item(transactional_db):
+    require_postgresql()
+    job = JobFactory(status=Job.RUNNING)
+    JobItemFactory.create_batch(60, job=job)
+    claimed: list[int] = []
+
+    def claim_all() -> None:
+        while (item := states.item_claim_due(job_id=job.pk, now=timezone.now())) is not None:
+            claimed.append(item.pk)
+        db_connections.close_all()
+
+    threads = [threading.Thread(target=claim_all) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claimed) == sorted(job.items.values_list("pk", flat=True))
+    assert set(job.items.values_list("state", flat=True)) == {Item.SENDING}
