@@ -261,20 +261,25 @@ def _hour_labels(buckets: list[datetime]) -> list[str]:
     return [timezone.localtime(bucket).strftime("%H") for bucket in buckets]
 
 
+def _outcome_counts(user, *, since: datetime, bucket) -> dict:
+    """(bucket, state) → how many of the user's items finished in that bucket since `since`."""
+    rows = (
+        JobItem.objects.filter(job__user=user, finished_at__gte=since, state__in=OUTCOMES)
+        .annotate(bucket=bucket)
+        .values("bucket", "state")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {(row["bucket"], row["state"]): row["n"] for row in rows}
+
+
 def sends_per_day(user, *, now: datetime, days: int = 14) -> Chart:
     """Finished items of the user's jobs per local calendar day and outcome."""
     zone = timezone.get_current_timezone()
     today = timezone.localtime(now, zone).date()
     buckets = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
     start = timezone.make_aware(datetime.combine(buckets[0], datetime.min.time()), zone)
-    rows = (
-        JobItem.objects.filter(job__user=user, finished_at__gte=start, state__in=OUTCOMES)
-        .annotate(bucket=TruncDate("finished_at", tzinfo=zone))
-        .values("bucket", "state")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    counts = {(row["bucket"], row["state"]): row["n"] for row in rows}
+    counts = _outcome_counts(user, since=start, bucket=TruncDate("finished_at", tzinfo=zone))
     return Chart(
         slug="sends-per-day",
         title=_("Sends per day"),
@@ -290,14 +295,7 @@ def sends_per_day(user, *, now: datetime, days: int = 14) -> Chart:
 def sends_per_hour(user, *, now: datetime, hours: int = 48) -> Chart:
     """Finished items of the user's jobs per hour and outcome."""
     buckets = _hours_back(now, hours)
-    rows = (
-        JobItem.objects.filter(job__user=user, finished_at__gte=buckets[0], state__in=OUTCOMES)
-        .annotate(bucket=TruncHour("finished_at", tzinfo=UTC))
-        .values("bucket", "state")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    counts = {(row["bucket"], row["state"]): row["n"] for row in rows}
+    counts = _outcome_counts(user, since=buckets[0], bucket=TruncHour("finished_at", tzinfo=UTC))
     return Chart(
         slug="sends-per-hour",
         title=_("Sends per hour"),
