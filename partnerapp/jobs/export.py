@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 
 from partnerapp.jobs.models import BatchJob
@@ -22,7 +23,14 @@ HEADER = [
     "claimed_at",
     "finished_at",
 ]
+# No cell a spreadsheet reads may start with these, nor with whitespace and then = + - @.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Where a spreadsheet may start a cell inside our text: at its start and, when Swiss,
+# German, French or Italian Excel splits our comma-separated lines at ";" (which quoting
+# every field does not prevent), after each ";" and each line break. A `'` goes there when
+# = + - @ follows, also behind whitespace or the quotes such a reader drops, and (as OWASP
+# advises) when a tab or carriage return follows.
+HIDDEN_CELL_START = re.compile(r'(?:^|(?<=[;\r\n]))(?="*[\t\r]|[\s"]*[=+\-@])')
 
 
 class _Echo:
@@ -31,9 +39,10 @@ class _Echo:
 
 
 def cell(value) -> str:
-    """Text a spreadsheet shows as text: a leading formula character is quoted away."""
+    """Text a spreadsheet shows as text: a `'` goes before every place where a formula
+    could start (HIDDEN_CELL_START); nothing else changes."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return HIDDEN_CELL_START.sub("'", text)
 
 
 def rows(job: BatchJob) -> Iterator[list[str]]:
@@ -65,6 +74,6 @@ def rows(job: BatchJob) -> Iterator[list[str]]:
 
 
 def csv_lines(job: BatchJob) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     for row in rows(job):
         yield writer.writerow(row)

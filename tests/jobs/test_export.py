@@ -3,7 +3,7 @@ import io
 
 from django.urls import reverse
 
-from partnerapp.jobs.export import cell
+from partnerapp.jobs.export import cell, csv_lines
 from tests.jobs.factories import JobFactory, JobItemFactory
 
 
@@ -18,6 +18,39 @@ def test_formula_characters_are_quoted_away():
         "",
         "3",
     ]
+
+
+def test_a_formula_behind_whitespace_or_a_line_break_is_quoted_away():
+    assert [cell(v) for v in (" =1+1", "\n=1+1", "\t@SUM(A1)", "  -2", "\r\n+1")] == [
+        "' =1+1",
+        "'\n'=1+1",
+        "'\t@SUM(A1)",
+        "'  -2",
+        "'\r'\n'+1",
+    ]
+    assert cell("Müller AG; Zürich") == "Müller AG; Zürich"
+    assert cell("1 - 2 = -1") == "1 - 2 = -1", "a formula character inside the text is fine"
+
+
+def test_every_field_is_quoted(db):
+    job = JobFactory()
+    JobItemFactory(job=job, contact_name="Acme", attempts=2)
+    header, line = "".join(csv_lines(job)).splitlines()
+    assert header.startswith('"document_id","document_number","contact",')
+    assert line.startswith('"') and '"Acme"' in line and ',"2",' in line
+
+
+def test_a_formula_after_a_semicolon_stays_text_where_excel_splits_at_semicolons(db):
+    job = JobFactory()
+    JobItemFactory(job=job, contact_name=";=1+1", outcome='x;"=2', error_status=None)
+    JobItemFactory(job=job, contact_name="a\n=1+1;\t@SUM(A1)")
+    exported = "".join(csv_lines(job))
+    # How Swiss, German, French and Italian Excel reads a comma-separated file.
+    cells = [c for row in csv.reader(io.StringIO(exported, newline=""), delimiter=";") for c in row]
+    assert len(cells) > 3, "the lines were split at the semicolons"
+    assert not [shown for shown in cells if shown.lstrip().startswith(("=", "+", "-", "@"))]
+    contact = next(csv.DictReader(io.StringIO(exported)))["contact"]
+    assert contact == ";'=1+1", "read with commas, the name is the name"
 
 
 def test_the_export_has_one_row_per_item_with_its_outcome(client, partner):
