@@ -33,6 +33,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 
 def metrics_allowed(request: HttpRequest) -> bool:
+    """With METRICS_TOKEN set only that bearer token opens /metrics, from any address,
+    loopback too; without one, only loopback does, and only in development."""
     token = settings.METRICS_TOKEN
     if token:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")

@@ -70,15 +70,35 @@ def test_the_queue_depth_is_read_from_the_broker(client, db, scraper, settings):
             waiting.close()
 
 
-def test_metrics_need_the_token(client, db, scraper):
-    assert client.get(reverse("metrics")).status_code == 403
-    wrong = {"HTTP_AUTHORIZATION": "Bearer nope"}
-    assert client.get(reverse("metrics"), **wrong).status_code == 403
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def status(client, address, **headers) -> int:
+    return client.get(reverse("metrics"), REMOTE_ADDR=address, **headers).status_code
+
+
+def test_with_a_token_configured_loopback_without_it_is_refused(client, db, scraper):
+    assert [status(client, address) for address in LOOPBACK] == [403, 403]
+    assert status(client, "10.1.2.3") == 403
+
+
+def test_the_right_token_is_accepted_from_loopback_and_elsewhere(client, db, scraper):
+    assert [status(client, address, **scraper) for address in LOOPBACK] == [200, 200]
+    assert status(client, "10.1.2.3", **scraper) == 200
+
+
+@pytest.mark.parametrize(
+    "authorization", ["Bearer nope", f"Bearer {TOKEN}x", f"Basic {TOKEN}", TOKEN, "Bearer "]
+)
+def test_a_wrong_token_is_refused_even_from_loopback(client, db, scraper, authorization):
+    wrong = {"HTTP_AUTHORIZATION": authorization}
+    assert [status(client, address, **wrong) for address in LOOPBACK] == [403, 403]
+    assert status(client, "10.1.2.3", **wrong) == 403
 
 
 def test_without_a_token_only_loopback_in_development(client, db, settings):
     settings.METRICS_TOKEN = ""
-    assert client.get(reverse("metrics"), REMOTE_ADDR="127.0.0.1").status_code == 200
-    assert client.get(reverse("metrics"), REMOTE_ADDR="10.1.2.3").status_code == 403
+    assert [status(client, address) for address in LOOPBACK] == [200, 200]
+    assert status(client, "10.1.2.3") == 403
     settings.PRODUCTION = True
-    assert client.get(reverse("metrics"), REMOTE_ADDR="127.0.0.1").status_code == 403
+    assert status(client, "127.0.0.1") == 403
