@@ -50,6 +50,11 @@ class ActionSpec:
         return DOCUMENTS[self.document][0]
 
     @property
+    def required_scope(self) -> str:
+        """The OAuth scope a connection needs for this action: its document kind's."""
+        return self.document  # the scopes are named like the kinds: invoice, offer, letter, …
+
+    @property
     def label(self) -> str:
         return str(OPERATIONS[self.operation] % {"documents": DOCUMENTS[self.document][1]})
 
@@ -78,6 +83,16 @@ class ActionSpec:
                 priority=bool(params.get("priority")),
             )
         return api.change_status(self.kind, item.document_id, status=params["status"])
+
+    def ledger_action(self, item, params: dict[str, Any]) -> str:
+        """The action's identity in the at-most-once ledger (`ledger.py`).
+
+        A send is one action whatever its text; a status change is one per move, so a
+        document can still go DR → S and later S → R1 in other jobs.
+        """
+        if self.operation == CHANGE_STATUS:
+            return f"{CHANGE_STATUS}:{item.document_status}>{params.get('status', '')}"
+        return self.operation
 
     def skip_reason(self, document: dict[str, Any], params: dict[str, Any]) -> str:
         """Why this document must not be acted on, or "" to act on it."""

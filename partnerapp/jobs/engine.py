@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import CallContext, ConnectionUnusable, connection_call
-from partnerapp.jobs import notifications, slots, states
+from partnerapp.jobs import ledger, notifications, slots, states
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.smartbusiness.errors import (
     ApiError,
@@ -99,8 +100,20 @@ def _work(job: BatchJob, *, deadline: float) -> SliceOutcome:
 
 
 def item_claim_next(job: BatchJob) -> JobItem | None:
-    """Claim the first due pending item (pending → sending), or None if none is due."""
-    return states.item_claim_due(job_id=job.pk, now=timezone.now())
+    """Claim the first due pending item (pending → sending), or None if none is due.
+
+    The claim and the ledger row of the item's document action are one transaction:
+    an item whose document another job holds ends `skipped` instead (ledger.py).
+    """
+    while True:
+        with transaction.atomic():
+            item = states.item_claim_due(job_id=job.pk, now=timezone.now())
+            if item is None:
+                return None
+            held = ledger.claim_take(job=job, item=item)
+            if held is None:
+                return item
+            ledger.item_lose(job=job, item=item, held=held)
 
 
 def _wait_or_finish(job: BatchJob) -> SliceOutcome:
@@ -151,15 +164,24 @@ def item_perform(job: BatchJob, item: JobItem) -> SliceOutcome | None:
     return None
 
 
-def _release(item: JobItem, *, outcome: str) -> None:
+def _release(item: JobItem, *, outcome: str, delay: float = 0) -> None:
     """Back to pending: the provider provably did not act, so this was no attempt."""
-    states.item_move(
-        JobItem.objects.filter(pk=item.pk),
-        source=Item.SENDING,
+    not_before = timezone.now() + timedelta(seconds=delay) if delay else None
+    _unclaim(
+        item,
         target=Item.PENDING,
         attempts=F("attempts") - 1,
         outcome=outcome,
+        not_before=not_before,
     )
+
+
+def _unclaim(item: JobItem, *, target: str, **changes) -> None:
+    """Leave `sending` without having acted: the document's ledger row goes with it."""
+    with transaction.atomic():
+        items = JobItem.objects.filter(pk=item.pk)
+        if states.item_move(items, source=Item.SENDING, target=target, **changes):
+            ledger.claims_release([item.pk])
 
 
 def _retry_later_or_fail(item: JobItem, exc: ConnectFailed) -> None:
@@ -167,9 +189,8 @@ def _retry_later_or_fail(item: JobItem, exc: ConnectFailed) -> None:
         _finish(item, Item.FAILED, outcome=_failure_sentence(exc), error=exc)
         return
     delay = CONNECT_RETRY_DELAYS[item.attempts - 1]
-    states.item_move(
-        JobItem.objects.filter(pk=item.pk),
-        source=Item.SENDING,
+    _unclaim(
+        item,
         target=Item.PENDING,
         not_before=timezone.now() + timedelta(seconds=delay),
         outcome=_("Provider unreachable; trying again in %(s)d s.") % {"s": delay},
@@ -192,6 +213,9 @@ def _finish(
         )
     if request_id:
         changes["request_id"] = request_id
+    if state == Item.FAILED:  # the provider refused: it did not act
+        _unclaim(item, target=state, **changes)
+        return
     states.item_move(JobItem.objects.filter(pk=item.pk), source=source, target=state, **changes)
 
 

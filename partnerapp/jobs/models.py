@@ -96,6 +96,10 @@ class JobItem(models.Model):
     error_detail = models.JSONField(default=dict, blank=True)  # code, message, meta incl. errors
     claimed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Skipped because another item holds the document's action in the ledger: that item.
+    conflict_item = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["pk"]
@@ -175,3 +179,37 @@ class ScheduleRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.schedule} at {self.slot_at}"
+
+
+class ActionClaim(models.Model):
+    """The at-most-once ledger: who holds (provider account, document, action).
+
+    One active row per key across every job, schedule, user and connection, enforced
+    by a partial unique index and taken in the same transaction as the item's
+    pending → sending claim (`ledger.py`). The row stays while its item is sending,
+    sent or uncertain (the action happened or may have); it goes when the provider
+    provably did not act. A person's "resend" retires the row (active = False) and a
+    new one is taken.
+    """
+
+    base_url = models.CharField(max_length=200)  # the provider: one per base URL
+    account_id = models.CharField(max_length=64)  # the provider's owner id
+    document = models.CharField(max_length=40)  # "invoice", "offer", …
+    document_id = models.BigIntegerField()
+    action = models.CharField(max_length=40)  # "send_by_email", "change_status:DR>S", …
+    # None once the holding item is gone (its owner deleted): the row still holds.
+    item = models.ForeignKey(JobItem, null=True, on_delete=models.SET_NULL, related_name="claims")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["base_url", "account_id", "document", "document_id", "action"],
+                condition=models.Q(active=True),
+                name="one_active_claim_per_document_action",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document} {self.document_id} {self.action} → item {self.item_id}"

@@ -34,7 +34,10 @@ def job_preview(job: BatchJob) -> Preview:
     emails = []
     if job.spec.operation == SEND_BY_EMAIL:
         emails = [email_rendered(job, item) for item in pending.order_by("pk")[:RENDERED]]
-    skipped = list(job.items.filter(state=JobItem.State.SKIPPED).order_by("pk")[:SKIPPED_SHOWN])
+    skipped_items = job.items.filter(state=JobItem.State.SKIPPED).select_related(
+        "conflict_item__job"
+    )
+    skipped = list(skipped_items.order_by("pk")[:SKIPPED_SHOWN])
     return Preview(
         counts=counts,
         emails=emails,

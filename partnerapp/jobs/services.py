@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from partnerapp.connections.models import Connection
 from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import CallContext, ConnectionUnusable
-from partnerapp.jobs import notifications, selection, states
+from partnerapp.jobs import ledger, notifications, selection, states
 from partnerapp.jobs.actions import CHANGE_STATUS, SEND_BY_EMAIL, ActionSpec, action_for
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.smartbusiness.errors import (
@@ -197,24 +197,26 @@ def job_prepare(*, job_id: int) -> PrepareLater | None:
 
 
 def _items_for(job: BatchJob, documents: list[dict]) -> list[JobItem]:
+    """One item per document; those the preview can already tell are skipped say why.
+
+    The ledger's holders (another job sent it, or is sending it) are shown here so the
+    preview is honest; the claim enforces it again when the item runs.
+    """
     spec, params = job.spec, job.parameters
-    ids = [int(d["id"]) for d in documents]
-    done_before = set()
-    if spec.sends and not params.get("resend"):
-        done_before = set(
-            JobItem.objects.filter(
-                job__connection=job.connection,
-                job__action=job.action,
-                document_id__in=ids,
-                state=Item.SENT,
-            )
-            .exclude(job=job)
-            .values_list("document_id", flat=True)
-        )
-    return [_item_for(job, spec, params, d, done_before) for d in documents]
+    items = [_item_for(spec, job, params, document) for document in documents]
+    existing = [
+        item for item, document in zip(items, documents, strict=True) if not document.get("missing")
+    ]
+    held = ledger.holders_for(job, existing)
+    for item in existing:
+        if item.document_id in held:  # the most precise reason: it names the other job
+            claim = held[item.document_id]
+            item.state, item.outcome = Item.SKIPPED, ledger.conflict_reason(claim, job)
+            item.conflict_item = claim.item
+    return items
 
 
-def _item_for(job, spec: ActionSpec, params: dict, document: dict, done_before: set) -> JobItem:
+def _item_for(spec: ActionSpec, job, params: dict, document: dict) -> JobItem:
     document = _without_nul(document)  # PostgreSQL text cannot hold NUL; providers might send it
     contact = document.get("contact") or {}
     item = JobItem(
@@ -230,8 +232,6 @@ def _item_for(job, spec: ActionSpec, params: dict, document: dict, done_before: 
     reason = ""
     if document.get("missing"):
         reason = _("The document no longer exists.")
-    elif item.document_id in done_before:
-        reason = _("Already sent by an earlier job; tick “resend” to send it again.")
     else:
         reason = spec.skip_reason(document, params)
     if not reason and spec.operation == SEND_BY_EMAIL and not item.recipient_email:
@@ -325,6 +325,7 @@ def job_cancel(*, job: BatchJob) -> bool:
         target=Item.SKIPPED,
         outcome=_("Not sent: the job was cancelled."),
     )
+    ledger.claims_release_skipped(job)  # a reopened uncertain item held its document
     return True
 
 
@@ -421,7 +422,7 @@ def job_items_page(
     size: int = 50,
 ) -> ItemsPage:
     """The items after `after` (or before `before`, or the last page), filtered."""
-    items = job.items.all()
+    items = job.items.select_related("conflict_item__job")
     if state:
         items = items.filter(state=state)
     if search:

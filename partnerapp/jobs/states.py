@@ -18,8 +18,9 @@ Job = BatchJob.Status
 
 ITEM_TRANSITIONS: dict[str, set[str]] = {
     Item.PENDING: {Item.SENDING, Item.SKIPPED},
-    # back to PENDING only when the provider provably did not act (429, not connected, 401)
-    Item.SENDING: {Item.SENT, Item.FAILED, Item.UNCERTAIN, Item.PENDING},
+    # back to PENDING only when the provider provably did not act (429, not connected, 401);
+    # SKIPPED in the claim's own transaction when another job holds the document (ledger)
+    Item.SENDING: {Item.SENT, Item.FAILED, Item.UNCERTAIN, Item.PENDING, Item.SKIPPED},
     Item.FAILED: {Item.PENDING},  # "retry failed items", a person's decision
     Item.UNCERTAIN: {Item.PENDING, Item.SENT},  # resend after confirmation, or proven sent
     Item.SENT: set(),

@@ -1,0 +1,167 @@
+"""The at-most-once ledger: each (provider account, document, action) is done once.
+
+A job item takes the ledger row of its document's action in the same transaction
+as its pending → sending claim (`engine.item_claim_next`). The row is unique among
+active rows (a partial unique index), so of two jobs, two users or a schedule and a
+person racing for the same document exactly one holds it; the other item ends
+`skipped`, naming the holder. The check at preparation (`holders_for`) only makes
+the preview honest; the database decides at the claim.
+
+The row stays while its item is sending, sent or uncertain (the action happened or
+may have). It goes when the provider provably did not act (429, 401, a refusal, a
+cancel): `claims_release`. "Resend" is a person's choice: a job with `resend` retires
+a finished holder's row and takes a new one, never one that is still in progress.
+"""
+
+from __future__ import annotations
+
+from django.db import connection as db_connection
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partnerapp.jobs import states
+from partnerapp.jobs.models import ActionClaim, BatchJob, JobItem
+
+Item = JobItem.State
+FINISHED = {Item.SENT, Item.UNCERTAIN}  # the holder acted, or may have
+STALE = {Item.FAILED, Item.SKIPPED}  # a holder in these never acted: its row is left over
+
+INSERT = """
+    INSERT INTO jobs_actionclaim
+        (base_url, account_id, document, document_id, action, item_id, active, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+"""
+
+
+def claim_key(job: BatchJob, item: JobItem) -> dict:
+    connection = job.connection
+    return {
+        "base_url": connection.base_url.rstrip("/"),
+        "account_id": connection.account_id,
+        "document": job.spec.document,
+        "document_id": item.document_id,
+        "action": job.spec.ledger_action(item, job.parameters),
+    }
+
+
+def claim_take(*, job: BatchJob, item: JobItem) -> ActionClaim | None:
+    """Take the ledger row for `item` (call inside the claim's transaction).
+
+    Returns None when the item holds the row now (or held it already: a person
+    reopened it), else the row of the item that holds it.
+    """
+    key = claim_key(job, item)
+    for _attempt in range(3):
+        if _insert(key, item_id=item.pk):
+            return None
+        held = _holder(key)
+        if held is None:
+            continue  # released between our insert and our look: try again
+        if held.item_id == item.pk:
+            return None
+        if not _may_retire(held, resend=bool(job.parameters.get("resend"))):
+            return held
+        ActionClaim.objects.filter(pk=held.pk, active=True).update(active=False)
+    return _holder(key)
+
+
+def _insert(key: dict, *, item_id: int) -> bool:
+    values = [*key.values(), item_id, True, timezone.now()]
+    values[-1] = db_connection.ops.adapt_datetimefield_value(values[-1])
+    with db_connection.cursor() as cursor:
+        cursor.execute(INSERT, values)
+        return cursor.fetchone() is not None
+
+
+def _holder(key: dict) -> ActionClaim | None:
+    return ActionClaim.objects.filter(active=True, **key).select_related("item__job").first()
+
+
+def _may_retire(held: ActionClaim, *, resend: bool) -> bool:
+    """A leftover row always; a finished holder's row only for a job told to resend."""
+    if held.item is None:
+        return resend
+    if held.item.state in STALE:
+        return True
+    return resend and held.item.state in FINISHED
+
+
+def claims_release(item_ids) -> int:
+    """The provider provably did not act for these items: free their documents."""
+    return ActionClaim.objects.filter(item_id__in=list(item_ids), active=True).delete()[0]
+
+
+def claims_release_skipped(job: BatchJob) -> int:
+    """Free the documents of the job's skipped items (a cancel skips what was pending)."""
+    rows = ActionClaim.objects.filter(item__job=job, item__state=Item.SKIPPED, active=True)
+    return rows.delete()[0]
+
+
+def item_lose(*, job: BatchJob, item: JobItem, held: ActionClaim) -> None:
+    """The claimed `item` lost the ledger to `held`: it ends skipped, naming the holder.
+
+    Runs in the claim's transaction, so nobody ever saw the item `sending`.
+    """
+    states.item_move(
+        JobItem.objects.filter(pk=item.pk),
+        source=Item.SENDING,
+        target=Item.SKIPPED,
+        attempts=F("attempts") - 1,
+        outcome=conflict_reason(held, job),
+        conflict_item=held.item,
+        finished_at=timezone.now(),
+    )
+
+
+def holders_for(job: BatchJob, items: list[JobItem]) -> dict[int, ActionClaim]:
+    """The ledger rows other items hold for these items' documents (for the preview)."""
+    if not items:
+        return {}
+    first = claim_key(job, items[0])
+    rows = ActionClaim.objects.filter(
+        active=True,
+        base_url=first["base_url"],
+        account_id=first["account_id"],
+        document=first["document"],
+        document_id__in=[item.document_id for item in items],
+    ).select_related("item__job")
+    wanted = {item.document_id: job.spec.ledger_action(item, job.parameters) for item in items}
+    resend = bool(job.parameters.get("resend"))
+    return {
+        row.document_id: row
+        for row in rows
+        if row.action == wanted.get(row.document_id) and not _may_retire(row, resend=resend)
+    }
+
+
+def conflict_reason(held: ActionClaim, job: BatchJob) -> str:
+    """Why an item was skipped for `held`: a sentence that names the other job.
+
+    Another user's job is not named (its number is theirs), only that it happened.
+    """
+    other = held.item
+    if other is None:
+        return _("Already done by an earlier job.")
+    values = {"job": other.job_id, "when": _when(other.finished_at)}
+    if other.job.user_id != job.user_id:
+        if other.state == Item.SENT:
+            return _("Already done on %(when)s through another partnerapp user's connection.") % (
+                values
+            )
+        return _("Another partnerapp user's job holds this document right now.")
+    if other.state == Item.UNCERTAIN:
+        return _("Job #%(job)d may already have done this (uncertain); review it there.") % values
+    if other.state != Item.SENT:
+        return _("In progress in job #%(job)d.") % values
+    if job.spec.sends:
+        return (
+            _("Already sent by job #%(job)d on %(when)s; tick “resend” to send it again.") % values
+        )
+    return _("Already done by job #%(job)d on %(when)s.") % values
+
+
+def _when(moment) -> str:
+    return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M") if moment else "?"

@@ -1,0 +1,344 @@
+"""At most once per (provider account, document, action) — across jobs, users and schedules.
+
+The first tests drive the claim directly (no provider call): who wins, what the loser
+says, when a document is free again. The rest attack the invariant from outside the
+engine, as people do: two jobs confirmed together, a schedule firing during a manual
+job, two partner users on the same provider account, eight jobs over the same drafts
+with two real workers. The assertion is always the sandbox's outbox.
+"""
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import connections as db_connections
+from django.utils import timezone
+
+from partnerapp.jobs import engine, ledger, schedules, services
+from partnerapp.jobs.models import ActionClaim, BatchJob, JobItem, Schedule
+from partnerapp.sandbox import faults
+from partnerapp.sandbox.seeding import seed_owner
+from tests.conftest import require_postgresql
+from tests.factories import UserFactory
+from tests.jobs.factories import ConnectionFactory, JobFactory, JobItemFactory
+from tests.jobs.test_send_job import EMAIL, finished
+from tests.journeys import OWNER_PASSWORD
+from tests.waiting import wait_for
+
+Item, Job = JobItem.State, BatchJob.Status
+
+
+def running_job(connection, document_ids, **fields) -> BatchJob:
+    job = JobFactory(connection=connection, status=Job.RUNNING, **fields)
+    for document_id in document_ids:
+        JobItemFactory(job=job, document_id=document_id)
+    return job
+
+
+# -- the claim, without a provider ------------------------------------------------------------
+
+
+def test_a_second_job_loses_the_claim_and_names_the_first(db):
+    connection = ConnectionFactory()
+    first, second = running_job(connection, [7]), running_job(connection, [7])
+    mine = engine.item_claim_next(first)
+    assert mine is not None and mine.state == Item.SENDING
+    assert engine.item_claim_next(second) is None
+    lost = second.items.get()
+    assert lost.state == Item.SKIPPED and lost.attempts == 0
+    assert lost.conflict_item == mine
+    assert lost.outcome == f"In progress in job #{first.pk}."
+
+
+def test_the_loser_names_the_send_once_it_is_done(db):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7])
+    mine = engine.item_claim_next(first)
+    engine._finish(mine, Item.SENT, outcome="", request_id="r-1")
+    later = running_job(connection, [7])
+    assert engine.item_claim_next(later) is None
+    outcome = later.items.get().outcome
+    assert outcome.startswith(f"Already sent by job #{first.pk} on ")
+    assert "resend" in outcome
+
+
+def test_a_refused_call_frees_the_document_for_another_job(db):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7])
+    mine = engine.item_claim_next(first)
+    engine._finish(mine, Item.FAILED, outcome="422 Validation failed")
+    assert not ActionClaim.objects.filter(active=True).exists()
+    second = running_job(connection, [7])
+    assert engine.item_claim_next(second) is not None
+
+
+def test_an_item_put_back_to_pending_frees_the_document(db):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7])
+    engine._release(engine.item_claim_next(first), outcome="rate limit")
+    assert first.items.get().state == Item.PENDING
+    assert not ActionClaim.objects.exists()
+
+
+def test_an_uncertain_item_keeps_its_document_and_may_take_it_again(db):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7])
+    mine = engine.item_claim_next(first)
+    engine._finish(mine, Item.UNCERTAIN, outcome="504")
+    other = running_job(connection, [7])
+    assert engine.item_claim_next(other) is None
+    assert "may already have done this" in other.items.get().outcome
+    services.job_resend_uncertain(job=first, confirmed=True)  # a person checked
+    assert engine.item_claim_next(first).pk == mine.pk
+
+
+def test_resend_retires_a_finished_send_but_never_one_in_progress(db):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7, 8])
+    sent = engine.item_claim_next(first)
+    engine._finish(sent, Item.SENT, outcome="")
+    in_progress = engine.item_claim_next(first)
+    resend = running_job(connection, [7, 8], parameters={**EMAIL, "resend": True})
+    again = engine.item_claim_next(resend)
+    assert again is not None and again.document_id == sent.document_id
+    assert engine.item_claim_next(resend) is None
+    assert resend.items.get(document_id=in_progress.document_id).state == Item.SKIPPED
+    assert ActionClaim.objects.filter(document_id=7, active=False).count() == 1
+
+
+def test_each_status_move_is_its_own_action(db):
+    connection = ConnectionFactory()
+    to_sent = running_job(
+        connection, [7], action="invoice.change_status", parameters={"status": "S"}
+    )
+    engine._finish(engine.item_claim_next(to_sent), Item.SENT, outcome="")
+    to_reminder = JobFactory(
+        connection=connection,
+        status=Job.RUNNING,
+        action="invoice.change_status",
+        parameters={"status": "R1"},
+    )
+    JobItemFactory(job=to_reminder, document_id=7, document_status="S")
+    assert engine.item_claim_next(to_reminder) is not None  # S → R1 is another move
+    to_sent_again = running_job(
+        connection, [7], action="invoice.change_status", parameters={"status": "S"}
+    )
+    assert engine.item_claim_next(to_sent_again) is None
+    assert to_sent_again.items.get().outcome.startswith(f"Already done by job #{to_sent.pk}")
+
+
+def test_email_and_post_of_the_same_document_are_different_actions(db):
+    connection = ConnectionFactory()
+    engine.item_claim_next(running_job(connection, [7]))
+    by_post = running_job(connection, [7], action="invoice.send_by_post", parameters={})
+    assert engine.item_claim_next(by_post) is not None
+
+
+def test_two_users_connected_to_one_provider_account_share_the_ledger(db):
+    mine = ConnectionFactory(account_id="4711")
+    theirs = ConnectionFactory(user=UserFactory(), account_id="4711", base_url=mine.base_url)
+    first = running_job(mine, [7])
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    other = running_job(theirs, [7])
+    assert engine.item_claim_next(other) is None
+    outcome = other.items.get().outcome
+    assert "another partnerapp user" in outcome
+    assert f"#{first.pk}" not in outcome  # another tenant's job number is not theirs to see
+
+
+def test_another_provider_account_is_not_affected(db):
+    engine.item_claim_next(running_job(ConnectionFactory(account_id="1"), [7]))
+    assert engine.item_claim_next(running_job(ConnectionFactory(account_id="2"), [7]))
+
+
+def test_a_cancel_frees_a_reopened_item_s_document(db):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7])
+    engine._finish(engine.item_claim_next(first), Item.UNCERTAIN, outcome="504")
+    services.job_resend_uncertain(job=first, confirmed=True)
+    first.refresh_from_db()
+    services.job_cancel(job=first)
+    assert not ActionClaim.objects.filter(active=True).exists()
+
+
+def test_the_holders_of_a_preview_are_the_ledger_rows_of_other_items(db):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7, 8])
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    draft = JobFactory(connection=connection)
+    items = [JobItem(job=draft, document_id=7), JobItem(job=draft, document_id=9)]
+    assert set(ledger.holders_for(draft, items)) == {7}
+
+
+def test_eight_jobs_claiming_at_once_take_each_document_once(transactional_db):
+    require_postgresql()
+    connection = ConnectionFactory()
+    documents = list(range(1, 101))
+    jobs = [running_job(connection, documents) for _ in range(8)]
+    start = threading.Barrier(len(jobs))
+
+    def claim_all(job: BatchJob) -> None:
+        try:
+            start.wait()
+            while engine.item_claim_next(job) is not None:
+                pass
+        finally:
+            db_connections.close_all()
+
+    threads = [threading.Thread(target=claim_all, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    claimed = JobItem.objects.filter(state=Item.SENDING)
+    assert Counter(claimed.values_list("document_id", flat=True)) == dict.fromkeys(documents, 1)
+    assert JobItem.objects.filter(state=Item.SKIPPED).count() == 7 * 100
+    assert not JobItem.objects.filter(state=Item.PENDING).exists()
+
+
+# -- with real workers, the sandbox over HTTP ---------------------------------------------------
+
+
+@pytest.fixture
+def busy_owner(sandbox):
+    owner, _ = seed_owner(
+        email="busy@sandbox.example",
+        password=OWNER_PASSWORD,
+        name="Urs",
+        surname="Meier",
+        company="Meier Treuhand GmbH",
+        invoices=320,
+        seed=23,
+        today=timezone.localdate(),
+    )
+    return owner
+
+
+def draft_job(user, connection, ids, **fields) -> BatchJob:
+    return services.job_create(
+        user=user,
+        connection=connection,
+        action="invoice.send_by_email",
+        selection_spec={"ids": ids},
+        parameters=EMAIL,
+        **fields,
+    )
+
+
+def prepared(job: BatchJob) -> BatchJob:
+    wait_for(lambda: BatchJob.objects.get(pk=job.pk).prepared_at, message="job prepared")
+    job.refresh_from_db()
+    return job
+
+
+def assert_each_sent_once(sandbox, owner, ids, jobs) -> Counter:
+    """Every job done; each draft emailed once; every other item for it skipped, naming
+    the item that sent it."""
+    for job in jobs:
+        assert wait_for(lambda job=job: finished(job), timeout=240, message="jobs done") == Job.DONE
+    sends = sandbox.outbox(owner)["sends_per_document"]
+    assert {document: sends.get(f"invoice:{document}") for document in ids} == dict.fromkeys(ids, 1)
+    items = JobItem.objects.filter(job__in=jobs, document_id__in=ids)
+    states = Counter(items.values_list("state", flat=True))
+    assert states[Item.SENT] == len(ids), states
+    assert set(states) <= {Item.SENT, Item.SKIPPED}, states
+    for item in items.filter(state=Item.SKIPPED).select_related("conflict_item"):
+        assert item.conflict_item is not None and item.conflict_item.state == Item.SENT, item
+        assert item.conflict_item.document_id == item.document_id
+    return states
+
+
+@pytest.mark.worker
+def test_two_wizards_confirmed_together_email_each_draft_once(
+    connect, sandbox, partner, start_worker
+):
+    connection = connect()
+    ids = sandbox.drafts_with_email(15)
+    start_worker()
+    first, second = (prepared(draft_job(partner, connection, ids)) for _ in range(2))
+    assert first.items.filter(state=Item.PENDING).count() == 15  # both previews said 15
+    assert second.items.filter(state=Item.PENDING).count() == 15
+    services.job_start(job=first)
+    services.job_start(job=second)
+    assert_each_sent_once(sandbox, sandbox.owner, ids, [first, second])
+
+
+@pytest.mark.worker
+def test_a_second_wizard_after_the_first_ran_previews_the_skips(connect, sandbox, partner, worker):
+    connection = connect()
+    ids = sandbox.drafts_with_email(5)
+    first = prepared(draft_job(partner, connection, ids, auto_start=True))
+    assert wait_for(lambda: finished(first), timeout=90) == Job.DONE
+    second = prepared(draft_job(partner, connection, ids))
+    skipped = second.items.filter(state=Item.SKIPPED)
+    assert skipped.count() == 5
+    assert all(item.conflict_item.job_id == first.pk for item in skipped)
+
+
+@pytest.mark.worker
+def test_eight_jobs_over_the_same_drafts_with_two_workers_email_each_once(
+    connect, sandbox, partner, busy_owner, start_worker
+):
+    require_postgresql()
+    connection = connect(owner=busy_owner)
+    ids = sandbox.drafts_with_email(100, owner=busy_owner)
+    start_worker("w1")
+    start_worker("w2")
+    jobs = [prepared(draft_job(partner, connection, ids)) for _ in range(8)]
+    for job in jobs:
+        services.job_start(job=job)
+    states = assert_each_sent_once(sandbox, busy_owner, ids, jobs)
+    assert states[Item.SKIPPED] == 7 * 100
+    print(f"8 jobs x 100 drafts, 2 workers: {dict(states)}")  # the closing note's figures
+
+
+@pytest.mark.worker
+def test_a_schedule_firing_during_a_manual_job_emails_each_draft_once(
+    connect, sandbox, partner, busy_owner, start_worker
+):
+    connection = connect(owner=busy_owner)
+    faults.profile_update(owner=busy_owner, changes={"latency_ms": 60})  # a run to overlap
+    start_worker()
+    drafts = busy_owner.invoices.filter(status="DR", contact__email__contains="@")
+    ids = list(drafts.exclude(contact__email__contains="(at)").values_list("pk", flat=True))
+    manual = prepared(
+        services.job_create(
+            user=partner,
+            connection=connection,
+            action="invoice.send_by_email",
+            selection_spec={"filter": {"status": "DR"}},
+            parameters=EMAIL,
+        )
+    )
+    Schedule.objects.create(
+        user=partner,
+        connection=connection,
+        name="Every minute",
+        action="invoice.send_by_email",
+        cron="* * * * *",
+        selection={"filter": {"status": "DR"}},
+        parameters=EMAIL,
+        created_at=timezone.now() - timedelta(hours=1),
+    )
+    services.job_start(job=manual)
+    wait_for(lambda: manual.items.filter(state=Item.SENT).count() >= 5, message="manual running")
+    [scheduled_id] = schedules.schedules_tick()
+    scheduled = BatchJob.objects.get(pk=scheduled_id)
+    assert_each_sent_once(sandbox, busy_owner, ids, [manual, scheduled])
+
+
+@pytest.mark.worker
+def test_two_partner_users_on_one_provider_account_email_each_draft_once(
+    connect, sandbox, partner, start_worker
+):
+    colleague = UserFactory(email="colleague@example.com")
+    mine, theirs = connect(), connect(user=colleague)
+    assert (mine.base_url, mine.account_id) == (theirs.base_url, theirs.account_id)
+    ids = sandbox.drafts_with_email(12)
+    start_worker()
+    first = prepared(draft_job(partner, mine, ids))
+    second = prepared(draft_job(colleague, theirs, ids))
+    services.job_start(job=first)
+    services.job_start(job=second)
+    assert_each_sent_once(sandbox, sandbox.owner, ids, [first, second])
