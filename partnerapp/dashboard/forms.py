@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -129,6 +131,7 @@ class IdsField(forms.Field):
 
 
 ACTION_CHOICES = [(key, spec.label[:1].upper() + spec.label[1:]) for key, spec in ACTIONS.items()]
+MISSING_SCOPE = _("This connection lacks the scope %(scope)s — reconnect and grant it.")
 CHANGE_TO_CHOICES = [choice for choice in STATUS_CHOICES if choice[0]]
 SELECTION_CHOICES = [
     ("ids", _("The documents ticked in the invoices browser")),
@@ -140,10 +143,31 @@ RECIPIENT_CHOICES = [
 ]
 
 
-class JobWizardForm(SelectionFilterForm):
-    """Everything a new job needs; only the fields of the chosen action are validated."""
+def missing_scope_message(scope: str) -> str:
+    return MISSING_SCOPE % {"scope": scope}
 
-    action = forms.ChoiceField(label=_("Action"), choices=ACTION_CHOICES)
+
+class ActionSelect(forms.Select):
+    """The list of actions, in which those the connection may not run are disabled."""
+
+    def __init__(self, attrs=None, choices=()):
+        super().__init__(attrs, choices)
+        self.unavailable: dict[str, str] = {}  # action key → why; the form sets it
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if value in self.unavailable:
+            option["attrs"].update(disabled=True, title=self.unavailable[value])
+        return option
+
+
+class JobWizardForm(SelectionFilterForm):
+    """Everything a new job needs; only the fields of the chosen action are validated.
+
+    Actions whose scope the connection was not granted are shown disabled, and refused
+    when posted all the same."""
+
+    action = forms.ChoiceField(label=_("Action"), choices=ACTION_CHOICES, widget=ActionSelect)
     selection = forms.ChoiceField(
         label=_("Documents"), choices=SELECTION_CHOICES, widget=forms.RadioSelect, initial="filter"
     )
@@ -186,12 +210,34 @@ class JobWizardForm(SelectionFilterForm):
         label=_("Resend: also act on documents that were already sent"), required=False
     )
 
+    def __init__(self, *args, granted_scopes: Iterable[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        granted = set(granted_scopes)
+        self.missing_scopes = {
+            key: spec.required_scope
+            for key, spec in ACTIONS.items()
+            if spec.required_scope not in granted
+        }
+        self.fields["action"].widget.unavailable = {
+            key: missing_scope_message(scope) for key, scope in self.missing_scopes.items()
+        }
+        if self.initial.get("action") in self.missing_scopes:
+            # Not preselected: the browser selects the first action that is available.
+            self.initial = {k: v for k, v in self.initial.items() if k != "action"}
+
+    def missing_scope_messages(self) -> list[str]:
+        """One explanation per scope the actions lack, for the page."""
+        return [missing_scope_message(s) for s in dict.fromkeys(self.missing_scopes.values())]
+
     def clean(self):
         data = super().clean()
         if data.get("selection") == "ids" and not data.get("ids"):
             self.add_error("selection", _("No documents are ticked; choose the filter instead."))
         action = data.get("action")
         if action not in ACTIONS:
+            return data
+        if action in self.missing_scopes:
+            self.add_error("action", missing_scope_message(self.missing_scopes[action]))
             return data
         if data.get("selection") == "ids" and ACTIONS[action].document != "invoice":
             self.add_error(

@@ -14,7 +14,12 @@ from django.views.decorators.http import require_POST
 from partnerapp.connections.models import Connection
 from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import ConnectionUnusable, connection_call
-from partnerapp.dashboard.forms import PLACEHOLDER_HELP, JobWizardForm, SelectionFilterForm
+from partnerapp.dashboard.forms import (
+    PLACEHOLDER_HELP,
+    JobWizardForm,
+    SelectionFilterForm,
+    missing_scope_message,
+)
 from partnerapp.jobs import services as jobs
 from partnerapp.jobs.actions import ACTIONS, SEND_BY_EMAIL
 from partnerapp.jobs.selection import provider_filter
@@ -42,11 +47,14 @@ def job_new(request: HttpRequest, pk: int) -> HttpResponse:
     """The wizard, prefilled from the invoices browser (GET, or POST `from_browser`);
     POST creates the job and redirects to its page (the preview), or renders the email."""
     connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    scopes = connection.scope_list
     if request.method != "POST":
-        return _page(request, connection, JobWizardForm(initial=_initial(request.GET)))
+        form = JobWizardForm(initial=_initial(request.GET), granted_scopes=scopes)
+        return _page(request, connection, form)
     if "from_browser" in request.POST:  # the browser posts its selection: start the wizard
-        return _page(request, connection, JobWizardForm(initial=_initial(request.POST)))
-    form = JobWizardForm(request.POST)
+        form = JobWizardForm(initial=_initial(request.POST), granted_scopes=scopes)
+        return _page(request, connection, form)
+    form = JobWizardForm(request.POST, granted_scopes=scopes)
     if "render" in request.POST:  # the "Render" button of browsers without JavaScript
         return _page(request, connection, form, rendering=_rendering(connection, request.POST))
     if form.is_valid():
@@ -102,6 +110,8 @@ def _rendering(connection: Connection, data: QueryDict) -> Rendering:
     action = ACTIONS.get(data.get("action", ""), ACTIONS["invoice.send_by_email"])
     if action.operation != SEND_BY_EMAIL:
         return Rendering(problem=_("This action sends no email."))
+    if action.required_scope not in connection.scope_list:
+        return Rendering(unknown=unknown, problem=missing_scope_message(action.required_scope))
     try:
         document = _one_document(connection, action.kind, data)
     except (ConnectionUnusable, PacingWait, ValueError) as exc:

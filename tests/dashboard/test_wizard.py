@@ -14,6 +14,8 @@ from partnerapp.jobs.models import BatchJob
 from tests.journeys import csrf_token
 
 EMAIL = {"subject": "Rechnung {INVOICENO}", "body": "{SALUTATION}\nBetrag {INVOICEAMOUNT}"}
+EVERY_DOCUMENT = ("profile", "contact", "invoice", "offer", "delivery_note", "order_confirmation")
+EVERY_DOCUMENT += ("letter",)
 
 
 def numbers(html: str) -> list[str]:
@@ -26,8 +28,14 @@ def visible(owner):
 
 
 @pytest.fixture
-def browse(client, connect, partner):
-    connection = connect()
+def scopes():
+    """What the owner grants; a test parametrizes `scopes` to grant something else."""
+    return ("profile", "invoice", "contact")
+
+
+@pytest.fixture
+def browse(client, connect, partner, scopes):
+    connection = connect(scopes=scopes)
     client.force_login(partner)
     url = reverse("dashboard:invoices", args=[connection.pk])
 
@@ -167,6 +175,7 @@ def test_select_all_matching_creates_a_job_whose_selection_is_the_filter(client,
     assert job.status == BatchJob.Status.DRAFT and not job.auto_start
 
 
+@pytest.mark.parametrize("scopes", [EVERY_DOCUMENT])
 def test_the_wizard_creates_every_action_with_its_parameters(wizard, sandbox):
     ids = sandbox.drafts_with_email(2)
     expected = {
@@ -279,10 +288,70 @@ def test_an_unknown_placeholder_is_a_clear_error_and_keeps_the_input(client, wiz
         ({"action": "offer.send_by_post", "selection": "ids", "ids": "7"}, "choose an invoice"),
     ],
 )
+@pytest.mark.parametrize("scopes", [EVERY_DOCUMENT])
 def test_wizard_errors_are_clear_and_create_nothing(wizard, data, message):
     page = wizard(**data)
     assert page.status_code == 400 and message in page.content.decode()
     assert not BatchJob.objects.exists()
+
+
+def option(html: str, action: str) -> str:
+    found = re.search(rf'<option value="{re.escape(action)}"[^>]*>', html)
+    assert found, action
+    return found.group(0)
+
+
+def missing(scope: str) -> str:
+    return f"This connection lacks the scope {scope} — reconnect and grant it."
+
+
+def test_actions_whose_scope_the_connection_lacks_are_disabled_with_the_reason(client, wizard):
+    html = unescape(client.get(wizard.url).content.decode())
+    for key, spec in ACTIONS.items():
+        granted = spec.document == "invoice"
+        assert ("disabled" in option(html, key)) is not granted, key
+    for scope in ("offer", "delivery_note", "order_confirmation", "letter"):
+        assert html.count(missing(scope)) == 1 + 3, "once on the page, once per action's title"
+    assert missing("invoice") not in html
+    assert html.count('data-testid="missing-scope"') == 4
+
+
+@pytest.mark.parametrize("scopes", [("profile", "contact", "offer")])
+def test_an_action_is_enabled_once_its_scope_is_granted(client, wizard):
+    html = unescape(client.get(wizard.url).content.decode())
+    assert "disabled" not in option(html, "offer.send_by_email")
+    assert "disabled" in option(html, "invoice.send_by_email")
+    assert html.count('data-testid="missing-scope"') == 4 and missing("offer") not in html
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"action": "offer.send_by_email", **EMAIL},
+        {"action": "letter.send_by_post"},
+        {"action": "delivery_note.change_status", "new_status": "S"},
+    ],
+)
+def test_a_posted_action_without_its_scope_is_refused(wizard, data):
+    page = wizard(status="DR", **data)
+    scope = data["action"].split(".")[0]
+    assert page.status_code == 400 and missing(scope) in unescape(page.content.decode())
+    assert not BatchJob.objects.exists()
+
+
+@pytest.mark.parametrize("scopes", [("profile", "contact")])
+def test_an_action_without_its_scope_is_not_preselected(client, wizard):
+    html = client.get(wizard.url, {"action": "invoice.send_by_email"}).content.decode()
+    assert "selected" not in option(html, "invoice.send_by_email")
+    assert "disabled" in option(html, "invoice.send_by_email")
+
+
+def test_the_live_rendering_asks_nothing_without_the_scope(client, wizard):
+    url = reverse("dashboard:job_new_render", args=[wizard.connection.pk])
+    calls = wizard.connection.calls.count()
+    html = client.post(url, {"action": "offer.send_by_email", **EMAIL}).content.decode()
+    assert missing("offer") in unescape(html)
+    assert wizard.connection.calls.count() == calls, "nothing is asked of the provider"
 
 
 def test_an_outsider_gets_404_on_someone_elses_wizard(client, browse, outsider, sandbox):
