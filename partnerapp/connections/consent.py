@@ -11,19 +11,16 @@ import secrets
 import time
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
-from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from partnerapp.connections.models import Connection
-from partnerapp.connections.services import api_config
-from partnerapp.connections.signals import connection_reauthorized
+from partnerapp.connections.services import ActivationRefused, api_config, connection_activate
 from partnerapp.smartbusiness import oauth
 from partnerapp.smartbusiness.client import SmartBusinessClient
-from partnerapp.smartbusiness.errors import SmartBusinessError
+from partnerapp.smartbusiness.errors import ScopeRefused, SmartBusinessError
 
 SESSION_KEY = "connections_pending_consents"
 MAX_PENDING = 5
@@ -106,44 +103,16 @@ def consent_finish(*, session: SessionBase, user, params: dict[str, str]) -> Con
 
 
 def _store(*, user, entry: dict, tokens: oauth.TokenSet, owner: dict) -> ConsentResult:
-    account_id = str(owner.get("id", ""))
-    name = " ".join(part for part in (owner.get("name"), owner.get("surname")) if part)
-    reconnect_id = entry.get("reconnect")
     try:
-        with transaction.atomic():
-            if reconnect_id:
-                connection = Connection.objects.get(pk=reconnect_id, user=user)
-                if connection.account_id != account_id:
-                    raise ConsentError(
-                        _(
-                            "You signed in to a different SmartBusiness account (%(name)s) than "
-                            "the one to reconnect (%(expected)s). Nothing was changed."
-                        )
-                        % {"name": name, "expected": connection.owner_name}
-                    )
-                created = False
-            else:
-                connection, created = Connection.objects.get_or_create(
-                    user=user,
-                    base_url=entry["base_url"],
-                    account_id=account_id,
-                    defaults={"owner_name": name},
-                )
-            was_paused = connection.status == Connection.Status.NEEDS_REAUTH
-            connection.owner_name = name or connection.owner_name
-            connection.scopes = " ".join(tokens.scope)
-            connection.status = Connection.Status.ACTIVE
-            connection.last_error = ""
-            connection.store_tokens(
-                access_token=tokens.access_token,
-                refresh_token=tokens.refresh_token,
-                expires_at=datetime.fromtimestamp(tokens.expires_at, tz=UTC),
-            )
-            connection.save()
-    except (Connection.DoesNotExist, IntegrityError) as exc:
-        raise ConsentError(_("The connection to reconnect no longer exists.")) from exc
-    if was_paused or reconnect_id:
-        connection_reauthorized.send(sender=Connection, connection=connection)
+        connection, created = connection_activate(
+            user=user,
+            base_url=entry["base_url"],
+            owner=owner,
+            tokens=tokens,
+            reconnect_id=entry.get("reconnect"),
+        )
+    except ActivationRefused as exc:
+        raise ConsentError(str(exc)) from exc
     return ConsentResult(connection=connection, created=created)
 
 
@@ -156,7 +125,13 @@ def _live_pending(session: SessionBase) -> dict[str, dict]:
 
 def provider_message(exc: SmartBusinessError) -> str:
     reference = _(" (request id %(id)s)") % {"id": exc.request_id} if exc.request_id else ""
+    hint = getattr(exc, "hint", "")
+    message = f"{exc.message} ({hint})" if hint else exc.message
+    if isinstance(exc, ScopeRefused):
+        message = _("SmartBusiness does not grant the requested access: %(message)s") % {
+            "message": message
+        }
     return _("SmartBusiness did not complete the connection: %(message)s%(reference)s") % {
-        "message": exc.message,
+        "message": message,
         "reference": reference,
     }

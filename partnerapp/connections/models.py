@@ -41,12 +41,9 @@ class Connection(models.Model):
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     health_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
-    # The provider's rate-limit window as last seen; pacing.py keeps it (None = unknown).
-    rate_limit_limit = models.PositiveIntegerField(null=True, blank=True)
-    rate_limit_remaining = models.PositiveIntegerField(null=True, blank=True)
-    rate_limit_reset_at = models.DateTimeField(null=True, blank=True)
-    # When our copy of the window was opened: answers to calls sent before are stale.
-    rate_limit_window_opened_at = models.DateTimeField(null=True, blank=True)
+    # Seconds the provider gave the current access token: the refresh margin is at most
+    # half of it (a provider handing out 5-minute tokens must not cause a refresh per call).
+    access_token_lifetime = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -81,20 +78,82 @@ class Connection(models.Model):
     def scope_list(self) -> list[str]:
         return self.scopes.split()
 
-    def store_tokens(self, *, access_token: str, refresh_token: str, expires_at) -> None:
-        """Set the encrypted pair (the caller saves)."""
+    TOKEN_FIELDS = (
+        "access_token_ciphertext",
+        "refresh_token_ciphertext",
+        "access_token_expires_at",
+        "access_token_lifetime",
+    )
+
+    def store_tokens(
+        self, *, access_token: str, refresh_token: str, expires_at, lifetime: float | None = None
+    ) -> None:
+        """Set the encrypted pair (the caller saves `TOKEN_FIELDS`)."""
         self.access_token_ciphertext = crypto.encrypt(access_token)
         self.refresh_token_ciphertext = crypto.encrypt(refresh_token)
         self.access_token_expires_at = expires_at
+        self.access_token_lifetime = max(0, round(lifetime)) if lifetime is not None else None
 
-    def access_token_expires_soon(self, margin: int | None = None) -> bool:
-        margin = settings.TOKEN_REFRESH_MARGIN_SECONDS if margin is None else margin
+    def refresh_margin(self) -> float:
+        """TOKEN_REFRESH_MARGIN_SECONDS, but never more than half the token's lifetime."""
+        margin = float(settings.TOKEN_REFRESH_MARGIN_SECONDS)
+        if self.access_token_lifetime is not None:
+            margin = min(margin, self.access_token_lifetime / 2)
+        return margin
+
+    def access_token_expires_soon(self, margin: float | None = None) -> bool:
+        margin = self.refresh_margin() if margin is None else margin
         expires = self.access_token_expires_at
         return expires is None or expires <= timezone.now() + timedelta(seconds=margin)
 
     @property
+    def rate(self) -> RateWindow:
+        """The rate-limit window as last seen (an empty, unsaved one before any call)."""
+        try:
+            return self.rate_window
+        except RateWindow.DoesNotExist:
+            return RateWindow(connection=self)
+
+    @property
     def is_usable(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+
+class RateWindow(models.Model):
+    """The provider's rate-limit window of one connection, as last seen (pacing.py).
+
+    A row of its own, not columns of Connection: every call writes it, and a token
+    refresh writing the connection must never wait for it, nor write it back stale.
+    """
+
+    connection = models.OneToOneField(
+        Connection, primary_key=True, on_delete=models.CASCADE, related_name="rate_window"
+    )
+    limit = models.PositiveIntegerField(null=True, blank=True)  # None: unknown
+    remaining = models.PositiveIntegerField(null=True, blank=True)
+    reset_at = models.DateTimeField(null=True, blank=True)
+    # When our copy of the window was opened: answers to calls sent before are stale.
+    opened_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.remaining}/{self.limit} until {self.reset_at}"
+
+
+class ClientRefusal(models.Model):
+    """The provider refused partnerapp's own client id/secret (`invalid_client`).
+
+    An operator's problem, not a connection's: shown once on every overview until a
+    token call with our credentials succeeds again.
+    """
+
+    base_url = models.URLField(unique=True)
+    client_id = models.CharField(max_length=200)
+    refused_at = models.DateTimeField(default=timezone.now)
+    request_id = models.CharField(max_length=64, blank=True)
+    detail = models.CharField(max_length=300, blank=True)  # the provider's message and hint
+
+    def __str__(self) -> str:
+        return f"{self.client_id} refused at {self.base_url}"
 
 
 class RequestLogEntry(models.Model):

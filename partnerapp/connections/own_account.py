@@ -8,18 +8,17 @@ this grant expire without a refresh token: we ask again with the credentials.
 from __future__ import annotations
 
 from contextlib import closing
-from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import transaction
-from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
-from partnerapp.connections import crypto
 from partnerapp.connections.consent import ConsentResult, provider_message
-from partnerapp.connections.models import Connection
-from partnerapp.connections.services import api_config
-from partnerapp.connections.signals import connection_reauthorized
+from partnerapp.connections.services import (
+    ActivationRefused,
+    OwnClient,
+    api_config,
+    connection_activate,
+)
 from partnerapp.smartbusiness import oauth
 from partnerapp.smartbusiness.client import SmartBusinessClient
 from partnerapp.smartbusiness.errors import SmartBusinessError
@@ -42,32 +41,14 @@ def own_account_add(
             owner = client.owner()
     except SmartBusinessError as exc:
         raise OwnAccountError(provider_message(exc)) from exc
-    name = " ".join(part for part in (owner.get("name"), owner.get("surname")) if part)
-    with transaction.atomic():
-        connection, created = Connection.objects.get_or_create(
+    try:
+        connection, created = connection_activate(
             user=user,
             base_url=base_url,
-            account_id=str(owner.get("id", "")),
-            defaults={"owner_name": name},
+            owner=owner,
+            tokens=tokens,
+            own_client=OwnClient(client_id=client_id, client_secret=client_secret),
         )
-        if not created and not connection.is_own_account:
-            raise OwnAccountError(
-                _("This account is already connected through the owner's consent.")
-            )
-        was_paused = connection.status == Connection.Status.NEEDS_REAUTH
-        connection.grant = Connection.Grant.OWN_ACCOUNT
-        connection.own_client_id = client_id
-        connection.own_client_secret_ciphertext = crypto.encrypt(client_secret)
-        connection.owner_name = name or connection.owner_name
-        connection.scopes = " ".join(tokens.scope)
-        connection.status = Connection.Status.ACTIVE
-        connection.last_error = ""
-        connection.store_tokens(
-            access_token=tokens.access_token,
-            refresh_token="",
-            expires_at=datetime.fromtimestamp(tokens.expires_at, tz=UTC),
-        )
-        connection.save()
-    if was_paused:
-        connection_reauthorized.send(sender=Connection, connection=connection)
+    except ActivationRefused as exc:
+        raise OwnAccountError(str(exc)) from exc
     return ConsentResult(connection=connection, created=created)

@@ -1,7 +1,9 @@
 """The one limiter: a per-connection permit count shared by every worker, in the database.
 
 The provider limits calls per account in fixed windows and reports the window in
-`X-Rate-Limit-Limit/Remaining/Reset`. We mirror that window on the Connection row:
+`X-Rate-Limit-Limit/Remaining/Reset`. We mirror that window in the connection's
+RateWindow row (its own row: nothing else writes it, so no lock on the connection
+ever waits for pacing):
 
 - taking a permit is one conditional UPDATE (remaining - 1 where remaining > 0 or
   unknown), so concurrent workers on any host never spend more than the window has;
@@ -26,7 +28,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
-from partnerapp.connections.models import Connection
+from partnerapp.connections.models import RateWindow
 from partnerapp.smartbusiness.ratelimit import RateLimit
 
 UNKNOWN_WINDOW_POLL = 1.0  # seconds to wait when the budget is spent and the reset unknown
@@ -47,33 +49,28 @@ def permit_take(connection_id: int) -> float:
     the count goes down by one where there is budget left (or it is unknown).
     """
     now = timezone.now()
-    ended = Q(rate_limit_reset_at__lte=now)
+    ended = Q(reset_at__lte=now)
     granted = (
-        Connection.objects.filter(pk=connection_id)
-        .filter(ended | Q(rate_limit_remaining__isnull=True) | Q(rate_limit_remaining__gt=0))
+        RateWindow.objects.filter(connection_id=connection_id)
+        .filter(ended | Q(remaining__isnull=True) | Q(remaining__gt=0))
         .update(
-            rate_limit_remaining=Case(
-                When(ended, then=F("rate_limit_limit") - 1),
-                default=F("rate_limit_remaining") - 1,  # NULL stays NULL
+            remaining=Case(
+                When(ended, then=F("limit") - 1),
+                default=F("remaining") - 1,  # NULL stays NULL
             ),
-            rate_limit_reset_at=Case(
-                When(ended, then=Value(None)), default=F("rate_limit_reset_at")
-            ),
-            rate_limit_window_opened_at=Case(
-                When(ended, then=Value(now)), default=F("rate_limit_window_opened_at")
-            ),
+            reset_at=Case(When(ended, then=Value(None)), default=F("reset_at")),
+            opened_at=Case(When(ended, then=Value(now)), default=F("opened_at")),
         )
     )
     if granted:
         return 0.0
-    reset_at = (
-        Connection.objects.filter(pk=connection_id)
-        .values_list("rate_limit_reset_at", flat=True)
-        .first()
-    )
-    if reset_at is None:
+    window = RateWindow.objects.filter(connection_id=connection_id).values("reset_at").first()
+    if window is None:  # the connection's first call: the window is unknown, so go
+        RateWindow.objects.get_or_create(connection_id=connection_id)
+        return 0.0
+    if window["reset_at"] is None:
         return UNKNOWN_WINDOW_POLL
-    return max(0.05, (reset_at - now).total_seconds())
+    return max(0.05, (window["reset_at"] - now).total_seconds())
 
 
 def pace(connection_id: int, *, max_wait: float) -> None:
@@ -126,24 +123,20 @@ def window_record(connection_id: int, rate_limit: RateLimit, *, sent_at: datetim
     """
     reset_at = timezone.now() + timedelta(seconds=rate_limit.reset)
     news = (
-        Q(rate_limit_remaining__isnull=True)
-        | Q(rate_limit_remaining__gt=rate_limit.remaining)
-        | Q(rate_limit_reset_at__isnull=True)
-        | Q(rate_limit_limit__isnull=True)
-        | ~Q(rate_limit_limit=rate_limit.limit)
+        Q(remaining__isnull=True)
+        | Q(remaining__gt=rate_limit.remaining)
+        | Q(reset_at__isnull=True)
+        | Q(limit__isnull=True)
+        | ~Q(limit=rate_limit.limit)
     )
-    current = Q(rate_limit_window_opened_at__isnull=True) | Q(
-        rate_limit_window_opened_at__lte=sent_at
-    )
+    current = Q(opened_at__isnull=True) | Q(opened_at__lte=sent_at)
     if rate_limit.remaining == 0:
-        news |= Q(rate_limit_reset_at__lt=reset_at)
-        new_reset = Greatest(Coalesce(F("rate_limit_reset_at"), reset_at), reset_at)
+        news |= Q(reset_at__lt=reset_at)
+        new_reset = Greatest(Coalesce(F("reset_at"), reset_at), reset_at)
     else:
-        new_reset = Coalesce(F("rate_limit_reset_at"), reset_at)
-    Connection.objects.filter(news, current, pk=connection_id).update(
-        rate_limit_limit=rate_limit.limit,
-        rate_limit_remaining=Least(
-            Coalesce(F("rate_limit_remaining"), rate_limit.remaining), rate_limit.remaining
-        ),
-        rate_limit_reset_at=new_reset,
+        new_reset = Coalesce(F("reset_at"), reset_at)
+    RateWindow.objects.filter(news, current, connection_id=connection_id).update(
+        limit=rate_limit.limit,
+        remaining=Least(Coalesce(F("remaining"), rate_limit.remaining), rate_limit.remaining),
+        reset_at=new_reset,
     )

@@ -23,13 +23,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
-from partnerapp.connections import notifications, pacing, requestlog
+from partnerapp.connections import crypto, notifications, pacing, requestlog, states
 from partnerapp.connections.locks import connection_lock
-from partnerapp.connections.models import Connection
-from partnerapp.connections.signals import connection_needs_reauth
+from partnerapp.connections.models import ClientRefusal, Connection
+from partnerapp.connections.signals import connection_needs_reauth, connection_reauthorized
 from partnerapp.smartbusiness import oauth
 from partnerapp.smartbusiness.client import ApiCall, SmartBusinessClient
-from partnerapp.smartbusiness.errors import InvalidGrant, SmartBusinessError, Unauthorized
+from partnerapp.smartbusiness.errors import (
+    ClientRefused,
+    GrantRefused,
+    ScopeRefused,
+    SmartBusinessError,
+    TokenRefused,
+    Unauthorized,
+)
 from partnerapp.smartbusiness.session import ApiConfig
 
 logger = logging.getLogger(__name__)
@@ -58,6 +65,23 @@ def api_config(
     )
 
 
+class ClientCredentialsRefused(Exception):
+    """The provider refused partnerapp's own client id/secret (`invalid_client`).
+
+    Not the connection's fault and not the owner's: nothing is marked needs_reauth;
+    the operator must fix SMARTBUSINESS_CLIENT_ID/SECRET. Callers wait and try again.
+    """
+
+    RETRY_AFTER = 60.0  # seconds
+
+
+def client_refused_sentence() -> str:
+    return _(
+        "SmartBusiness refuses partnerapp's client id/secret (invalid_client). The operator "
+        "must check SMARTBUSINESS_CLIENT_ID and SMARTBUSINESS_CLIENT_SECRET; jobs wait."
+    )
+
+
 @sensitive_variables("tokens")
 def connection_refresh(
     *, connection_id: int, rejected_access_ciphertext: str = "", force: bool = False
@@ -65,10 +89,14 @@ def connection_refresh(
     """A connection whose access token is fresh, refreshing it if nobody else did.
 
     `rejected_access_ciphertext` is the (encrypted) token the provider just refused
-    with 401: refresh even if it has not expired yet, unless it was already replaced.
-    `force` refreshes regardless (the daily health check). Raises ConnectionUnusable
-    when the provider refuses the refresh token; transient provider errors propagate.
+    with 401: refresh if it is still the stored one, even before it expires; if it
+    was already replaced, the stored one is returned (at most one refresh per
+    rejected token, across processes). `force` refreshes regardless (the daily health
+    check). Raises ConnectionUnusable when the provider refuses the grant,
+    ClientCredentialsRefused when it refuses partnerapp itself; transient provider
+    errors propagate.
     """
+    refused: SmartBusinessError | None = None
     with connection_lock(connection_id):
         connection = Connection.objects.get(pk=connection_id)
         if connection.status != Connection.Status.ACTIVE:
@@ -81,26 +109,91 @@ def connection_refresh(
             tokens = _new_tokens(connection)
         except SmartBusinessError as exc:
             _log_token_call(connection, started, status=exc.status, request_id=exc.request_id)
-            own_refused = connection.is_own_account and isinstance(exc, Unauthorized)
-            if not (isinstance(exc, InvalidGrant) or own_refused):
+            if _partner_refused(connection, exc):
+                refused = exc  # recorded after the lock: a raise here would roll it back
+            elif not _grant_dead(connection, exc):
                 raise  # transient: the stored pair is still good, try again later
-            _mark_needs_reauth(connection, exc)
-            dead = connection
+            else:
+                _mark_needs_reauth(connection, exc)
+                dead = connection
         else:
             _log_token_call(connection, started, status=201, request_id=tokens.request_id)
-            connection.store_tokens(
-                access_token=tokens.access_token,
-                refresh_token=tokens.refresh_token or connection.refresh_token,
-                expires_at=datetime.fromtimestamp(tokens.expires_at, tz=UTC),
-            )
-            connection.last_refreshed_at = connection.health_checked_at = timezone.now()
-            connection.last_error = ""
-            connection.save()
+            _store_refreshed(connection, tokens)
             return connection
+    if refused is not None:
+        client_refusal_record(connection.base_url, refused)
+        raise ClientCredentialsRefused(client_refused_sentence()) from refused
     # Outside the lock: the needs_reauth state is committed; now tell whoever listens.
     connection_needs_reauth.send(sender=Connection, connection=dead)
     notifications.needs_reauth_notify(dead)
     raise ConnectionUnusable(dead)
+
+
+@sensitive_variables("tokens")
+def _store_refreshed(connection: Connection, tokens: oauth.TokenSet) -> None:
+    """Write the new pair and nothing else (a concurrent writer of other fields wins)."""
+    connection.store_tokens(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token or connection.refresh_token,
+        expires_at=datetime.fromtimestamp(tokens.expires_at, tz=UTC),
+        lifetime=tokens.lifetime,
+    )
+    now = timezone.now()
+    fields = {name: getattr(connection, name) for name in Connection.TOKEN_FIELDS}
+    # Conditional on still being active: a disconnect meanwhile drops the new pair.
+    states.connection_move(
+        connection,
+        target=Connection.Status.ACTIVE,
+        sources={Connection.Status.ACTIVE},
+        **fields,
+        last_refreshed_at=now,
+        health_checked_at=now,
+        last_error="",
+    )
+    if not connection.is_own_account:
+        client_refusal_clear(connection.base_url)
+
+
+def _partner_refused(connection: Connection, exc: SmartBusinessError) -> bool:
+    """`invalid_client` for partnerapp's own registration (not an own account's client)."""
+    return isinstance(exc, ClientRefused) and not connection.is_own_account
+
+
+def _grant_dead(connection: Connection, exc: SmartBusinessError) -> bool:
+    """Whether the refusal means a person must connect again (DESIGN §2)."""
+    if isinstance(exc, GrantRefused | ScopeRefused):
+        return True
+    own_refused = isinstance(exc, ClientRefused | Unauthorized | TokenRefused)
+    return connection.is_own_account and own_refused and not exc.transient
+
+
+def client_refusal_record(base_url: str, exc: SmartBusinessError) -> None:
+    detail = " — ".join(part for part in (exc.message, getattr(exc, "hint", "")) if part)
+    logger.error(
+        "SmartBusiness at %s refuses partnerapp's client id %s (invalid_client, request %s): "
+        "check SMARTBUSINESS_CLIENT_ID and SMARTBUSINESS_CLIENT_SECRET",
+        base_url,
+        settings.SMARTBUSINESS_CLIENT_ID,
+        exc.request_id,
+    )
+    ClientRefusal.objects.update_or_create(
+        base_url=base_url,
+        defaults={
+            "client_id": settings.SMARTBUSINESS_CLIENT_ID,
+            "refused_at": timezone.now(),
+            "request_id": exc.request_id,
+            "detail": detail[:300],
+        },
+    )
+
+
+def client_refusal_clear(base_url: str) -> None:
+    """Our credentials just worked at `base_url`: the operator alert goes."""
+    ClientRefusal.objects.filter(base_url=base_url).delete()
+
+
+def client_refusals() -> list[ClientRefusal]:
+    return list(ClientRefusal.objects.order_by("base_url"))
 
 
 def _log_token_call(connection: Connection, started: float, *, status, request_id: str) -> None:
@@ -137,27 +230,53 @@ def _new_tokens(connection: Connection) -> oauth.TokenSet:
     )
 
 
-def _mark_needs_reauth(connection: Connection, exc: Unauthorized) -> None:
+def _mark_needs_reauth(connection: Connection, exc: SmartBusinessError) -> None:
+    error_type = getattr(exc, "error_type", "") or exc.message
+    hint = getattr(exc, "hint", "")
     logger.warning(
-        "connection %s: refresh refused (%s, request %s)",
+        "connection %s: refresh refused (%s: %s, request %s)",
         connection.pk,
-        exc.error_type,
+        error_type,
+        hint or "-",
         exc.request_id,
     )
-    connection.status = Connection.Status.NEEDS_REAUTH
-    connection.health_checked_at = timezone.now()
+    states.connection_move(
+        connection,
+        target=Connection.Status.NEEDS_REAUTH,
+        sources={Connection.Status.ACTIVE},
+        last_error=refusal_sentence(connection, exc),
+        health_checked_at=timezone.now(),
+    )
+
+
+def refusal_sentence(connection: Connection, exc: SmartBusinessError) -> str:
+    """What a person reads on the connection: what the provider said, what to do."""
+    said = " — ".join(part for part in (exc.message, getattr(exc, "hint", "")) if part)
+    values = {"said": said, "error": getattr(exc, "error_type", "") or exc.status}
     if connection.is_own_account:
-        connection.last_error = _(
-            "The provider refused the stored client credentials (%(error)s). Enter the "
-            "account's client id and secret again."
-        ) % {"error": exc.error_type or exc.message}
-    else:
-        connection.last_error = _(
-            "The provider refused the stored refresh token (invalid_grant): the grant was "
-            "revoked or the token was already used. The account owner must connect the "
+        return (
+            _(
+                "The provider refused the stored client credentials (%(error)s: %(said)s). Enter "
+                "the account's client id and secret again."
+            )
+            % values
+        )
+    if isinstance(exc, ScopeRefused):
+        return (
+            _(
+                "The provider refused the scopes of this connection (%(error)s: %(said)s). The "
+                "account owner must connect the account again and grant them."
+            )
+            % values
+        )
+    return (
+        _(
+            "The provider refused the stored refresh token (%(said)s): the grant was revoked, "
+            "has expired or the token was already used. The account owner must connect the "
             "account again."
         )
-    connection.save(update_fields=["status", "last_error", "health_checked_at", "updated_at"])
+        % values
+    )
 
 
 @dataclass(frozen=True)
@@ -184,31 +303,50 @@ def connection_call(
     call: Callable[[SmartBusinessClient], T],
     context: CallContext = INTERACTIVE,
 ) -> T:
-    """Run `call` with a fresh client; after a 401 refresh once and try again.
+    """Run `call` with a fresh client; after a 401 take the stored token (refreshing it
+    if it is the one refused) and try again.
 
     A 401 means the provider refused the token before doing anything, so even an
-    action is safe to repeat once. Raises ConnectionUnusable when the connection
-    needs a person (reconnect), PacingWait when the rate budget is spent for longer
-    than `context.max_wait`, and the client's typed errors otherwise.
+    action is safe to repeat. The stored token may have been replaced by a sibling's
+    refresh (which also revokes the old one) or may have died too: each refused token
+    is refreshed at most once, across processes. `connection` is updated in place to
+    the stored token, so a caller holding it for long never works with a stale one.
+
+    Raises ConnectionUnusable when the connection needs a person (reconnect),
+    ClientCredentialsRefused when the provider refuses partnerapp itself, PacingWait
+    when the rate budget is spent for longer than `context.max_wait`, Unauthorized
+    when even fresh tokens are refused, and the client's typed errors otherwise.
     """
-    connection = _fresh(connection)
-    try:
-        return call(_client(connection, context))
-    except Unauthorized:
-        pass
-    refreshed = connection_refresh(
-        connection_id=connection.pk,
-        rejected_access_ciphertext=connection.access_token_ciphertext,
-    )
-    return call(_client(refreshed, context))
+    current = _fresh(connection)
+    for _retry in range(UNAUTHORIZED_RETRIES):
+        try:
+            return call(_client(current, context))
+        except Unauthorized:
+            current = connection_refresh(
+                connection_id=current.pk,
+                rejected_access_ciphertext=current.access_token_ciphertext,
+            )
+            _adopt(connection, current)
+    return call(_client(current, context))
+
+
+UNAUTHORIZED_RETRIES = 2  # the stored token, then one refreshed for it
 
 
 def _fresh(connection: Connection) -> Connection:
     if connection.status != Connection.Status.ACTIVE:
         raise ConnectionUnusable(connection)
     if connection.access_token_expires_soon():
-        return connection_refresh(connection_id=connection.pk)
+        _adopt(connection, connection_refresh(connection_id=connection.pk))
     return connection
+
+
+def _adopt(target: Connection, source: Connection) -> None:
+    """Bring a long-held instance up to the stored token (and status)."""
+    if target is source:
+        return
+    for name in (*Connection.TOKEN_FIELDS, "status", "last_error", "last_refreshed_at"):
+        setattr(target, name, getattr(source, name))
 
 
 class _CachedClient:
@@ -264,13 +402,112 @@ def connection_disconnect(connection: Connection) -> None:
 
     Its unfinished jobs pause now, as for a lost grant, rather than at their next call;
     connecting the account again resumes them."""
-    connection.status = Connection.Status.DISCONNECTED
-    connection.access_token_ciphertext = ""
-    connection.refresh_token_ciphertext = ""
-    connection.own_client_secret_ciphertext = ""
-    connection.access_token_expires_at = None
-    connection.save()
-    connection_needs_reauth.send(sender=Connection, connection=connection)
+    with connection_lock(connection.pk):  # a refresh in flight cannot write tokens back
+        moved = states.connection_move(
+            connection,
+            target=Connection.Status.DISCONNECTED,
+            sources={Connection.Status.ACTIVE, Connection.Status.NEEDS_REAUTH},
+            access_token_ciphertext="",
+            refresh_token_ciphertext="",
+            own_client_secret_ciphertext="",
+            access_token_expires_at=None,
+            access_token_lifetime=None,
+        )
+    if moved:
+        connection_needs_reauth.send(sender=Connection, connection=connection)
+
+
+class ActivationRefused(Exception):
+    """The tokens were not stored; the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class OwnClient:
+    """An own account's API client (the client-credentials grant)."""
+
+    client_id: str
+    client_secret: str
+
+    def __repr__(self) -> str:
+        return f"OwnClient(client_id={self.client_id!r})"
+
+
+@sensitive_variables("tokens", "own_client")
+def connection_activate(
+    *,
+    user,
+    base_url: str,
+    owner: dict,
+    tokens: oauth.TokenSet,
+    reconnect_id: int | None = None,
+    own_client: OwnClient | None = None,
+) -> tuple[Connection, bool]:
+    """Store a new token set for the owner's account and make the connection active.
+
+    The one way into `active`: consent, reconnect and own accounts. Returns the
+    connection and whether it was created. Jobs paused for it resume (the
+    `connection_reauthorized` signal) when it was not active before or is reconnected.
+    """
+    account_id = str(owner.get("id", ""))
+    name = " ".join(part for part in (owner.get("name"), owner.get("surname")) if part)
+    connection, created = _connection_for(
+        user=user, base_url=base_url, account_id=account_id, name=name, reconnect_id=reconnect_id
+    )
+    if own_client is None and connection.is_own_account and not created:
+        raise ActivationRefused(_("This account is connected with its own client credentials."))
+    if own_client is not None and not created and not connection.is_own_account:
+        raise ActivationRefused(_("This account is already connected through the owner's consent."))
+    with connection_lock(connection.pk):
+        connection.refresh_from_db()
+        previous = connection.status
+        connection.store_tokens(
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token,
+            expires_at=datetime.fromtimestamp(tokens.expires_at, tz=UTC),
+            lifetime=tokens.lifetime,
+        )
+        changes = {name: getattr(connection, name) for name in Connection.TOKEN_FIELDS}
+        if own_client is not None:
+            changes.update(
+                grant=Connection.Grant.OWN_ACCOUNT,
+                own_client_id=own_client.client_id,
+                own_client_secret_ciphertext=crypto.encrypt(own_client.client_secret),
+            )
+        states.connection_move(
+            connection,
+            target=Connection.Status.ACTIVE,
+            **changes,
+            owner_name=name or connection.owner_name,
+            scopes=" ".join(tokens.scope),
+            last_error="",
+            last_refreshed_at=timezone.now(),
+        )
+    if own_client is None:
+        client_refusal_clear(base_url)
+    if previous != Connection.Status.ACTIVE or reconnect_id:
+        connection_reauthorized.send(sender=Connection, connection=connection)
+    return connection, created
+
+
+def _connection_for(
+    *, user, base_url: str, account_id: str, name: str, reconnect_id: int | None
+) -> tuple[Connection, bool]:
+    if reconnect_id is None:
+        return Connection.objects.get_or_create(
+            user=user, base_url=base_url, account_id=account_id, defaults={"owner_name": name}
+        )
+    connection = Connection.objects.filter(pk=reconnect_id, user=user).first()
+    if connection is None:
+        raise ActivationRefused(_("The connection to reconnect no longer exists."))
+    if connection.account_id != account_id:
+        raise ActivationRefused(
+            _(
+                "You signed in to a different SmartBusiness account (%(name)s) than the one "
+                "to reconnect (%(expected)s). Nothing was changed."
+            )
+            % {"name": name, "expected": connection.owner_name}
+        )
+    return connection, False
 
 
 def connections_refresh_idle(*, idle_hours: int = 24) -> dict[str, int]:

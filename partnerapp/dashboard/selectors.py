@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from partnerapp.connections.models import Connection, RequestLogEntry
+from partnerapp.connections.models import ClientRefusal, Connection, RequestLogEntry
+from partnerapp.connections.services import client_refusals
 from partnerapp.dashboard.charts import Chart, Reference, Series
 from partnerapp.jobs.models import BatchJob, JobItem
 
@@ -98,8 +99,8 @@ class RateGauge:
 
 def rate_gauge(connection: Connection, *, now: datetime) -> RateGauge:
     """After the window's reset time the full budget is back, whatever we saw before."""
-    limit, remaining = connection.rate_limit_limit, connection.rate_limit_remaining
-    reset_at = connection.rate_limit_reset_at
+    window = connection.rate
+    limit, remaining, reset_at = window.limit, window.remaining, window.reset_at
     if limit is not None and reset_at is not None and reset_at <= now:
         return RateGauge(limit=limit, remaining=limit, reset_at=None)
     if limit is not None and remaining is not None:
@@ -157,17 +158,25 @@ def jobs_with_counts(jobs) -> list[tuple[BatchJob, dict[str, int]]]:
 class Alert:
     """Something that needs a person, and what fixes it. The template words each kind."""
 
-    kind: str  # reauth | refresh_failed | paused | job_failed | items_failed | items_uncertain
+    kind: str  # client_refused | reauth | refresh_failed | paused | job_failed | items_…
     level: str  # bad | warn: the CSS class of the alert
     connection: Connection | None = None
     job: BatchJob | None = None
     count: int = 0
+    refusal: ClientRefusal | None = None
 
 
 def alerts_for(user, connections: list[Connection], *, now: datetime) -> list[Alert]:
     """Connections that need re-authorization or fail to refresh, paused jobs, failed jobs
-    and jobs with failed or uncertain items — most urgent first."""
+    and jobs with failed or uncertain items — most urgent first. The provider refusing
+    partnerapp's own credentials comes first: nothing moves until the operator acts."""
+    used = {c.base_url for c in connections if c.status == Connection.Status.ACTIVE}
     alerts = [
+        Alert(kind="client_refused", level="bad", refusal=refusal)
+        for refusal in client_refusals()
+        if refusal.base_url in used
+    ]
+    alerts += [
         Alert(kind="reauth", level="bad", connection=c)
         for c in connections
         if c.status == Connection.Status.NEEDS_REAUTH
@@ -224,7 +233,7 @@ def _problem_items(user, *, since: datetime) -> dict[int, dict[str, int]]:
 def overview_for(user) -> dict:
     """Everything the overview shows, in a fixed handful of queries."""
     now = timezone.now()
-    connections = list(Connection.objects.filter(user=user))
+    connections = list(Connection.objects.filter(user=user).select_related("rate_window"))
     recent = BatchJob.objects.filter(user=user).select_related("connection")[:RECENT_JOBS]
     return {
         "cards": [connection_card(c, now=now) for c in connections],
@@ -310,10 +319,11 @@ def sends_per_hour(user, *, now: datetime, hours: int = 48) -> Chart:
 
 def hourly_budget(connection: Connection) -> float | None:
     """The provider's budget per hour, from its window size as last seen."""
-    if connection.rate_limit_limit is None:
+    limit = connection.rate.limit
+    if limit is None:
         return None
     period = settings.SMARTBUSINESS_RATE_LIMIT_PERIOD
-    return connection.rate_limit_limit * 3600 / max(1, period)
+    return limit * 3600 / max(1, period)
 
 
 def rate_use_charts(connections: list[Connection], *, now: datetime, hours: int = 24) -> list:

@@ -64,7 +64,9 @@ def activity(request: HttpRequest) -> HttpResponse:
     """Charts: sends per day and hour by outcome, and each account's rate-limit use."""
     now = timezone.now()
     connections = list(
-        Connection.objects.filter(user=request.user).exclude(status=Connection.Status.DISCONNECTED)
+        Connection.objects.filter(user=request.user)
+        .exclude(status=Connection.Status.DISCONNECTED)
+        .select_related("rate_window")
     )
     context = {
         "per_day": selectors.sends_per_day(request.user, now=now),

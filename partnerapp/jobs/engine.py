@@ -27,16 +27,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerapp.connections.pacing import PacingWait
-from partnerapp.connections.services import CallContext, ConnectionUnusable, connection_call
+from partnerapp.connections.services import (
+    CallContext,
+    ClientCredentialsRefused,
+    ConnectionUnusable,
+    connection_call,
+)
 from partnerapp.jobs import ledger, notifications, slots, states
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.smartbusiness.errors import (
     ApiError,
     ConnectFailed,
+    Forbidden,
+    MissingScope,
     ServerError,
     SmartBusinessError,
     TooManyRequests,
     TransportError,
+    Unauthorized,
 )
 
 logger = logging.getLogger(__name__)
@@ -46,6 +54,7 @@ CONNECT_RETRY_DELAYS = (5, 15, 60)  # seconds; then the item fails
 SEND_MAX_PACING_WAIT = 2.0  # longer waits end the slice and come back at the reset
 RECONCILE_MAX_PACING_WAIT = 120.0  # a verdict on an unclear send is worth waiting for
 SLOT_BUSY_DELAY = 1.0  # all of the account's slots are taken: look again in a second
+REFUSED_TOKEN_DELAY = 5.0  # even a freshly refreshed token was refused: try again soon
 # Pause and cancel must take effect within 2 s; looking twice a second (one UPDATE that
 # is also the heartbeat) is enough and spares a query per item on fast providers.
 STATUS_CHECK_INTERVAL = 0.5
@@ -145,6 +154,14 @@ def item_perform(job: BatchJob, item: JobItem) -> SliceOutcome | None:
         _release(item, outcome=str(exc))
         job_pause_for_reauth(job, reason=str(exc))
         return STOP
+    except ClientCredentialsRefused as exc:  # the operator's problem: wait, lose nothing
+        retry = ClientCredentialsRefused.RETRY_AFTER
+        _release(item, outcome=str(exc), delay=retry)
+        return SliceOutcome(more=True, delay=retry)
+    except Unauthorized:  # refused before it acted, even with a fresh token: not an attempt
+        outcome = _("The provider refused the access token; trying again shortly.")
+        _release(item, outcome=outcome, delay=REFUSED_TOKEN_DELAY)
+        return None
     except PacingWait as exc:
         _release(item, outcome=_("Waiting for the provider's rate limit to reset."))
         return SliceOutcome(more=True, delay=exc.retry_after)
@@ -158,7 +175,7 @@ def item_perform(job: BatchJob, item: JobItem) -> SliceOutcome | None:
         item_reconcile(job, item, cause=exc)
         return None
     except (ApiError, SmartBusinessError) as exc:
-        _finish(item, Item.FAILED, outcome=_failure_sentence(exc), error=exc)
+        _finish(item, Item.FAILED, outcome=_failure_sentence(exc, job), error=exc)
         return None
     _finish(item, Item.SENT, outcome="", request_id=result.request_id)
     return None
@@ -186,7 +203,7 @@ def _unclaim(item: JobItem, *, target: str, **changes) -> None:
 
 def _retry_later_or_fail(item: JobItem, exc: ConnectFailed) -> None:
     if item.attempts > len(CONNECT_RETRY_DELAYS):
-        _finish(item, Item.FAILED, outcome=_failure_sentence(exc), error=exc)
+        _finish(item, Item.FAILED, outcome=_failure_sentence(exc, job=None), error=exc)
         return
     delay = CONNECT_RETRY_DELAYS[item.attempts - 1]
     _unclaim(
@@ -243,10 +260,27 @@ def item_reconcile(job: BatchJob, item: JobItem, *, cause: Exception | None) -> 
     return state
 
 
-def _failure_sentence(exc: SmartBusinessError) -> str:
+def _failure_sentence(exc: SmartBusinessError, job: BatchJob | None) -> str:
+    scope = _missing_scope(exc, job)
+    if scope:
+        return _("This connection lacks the scope %(scope)s — reconnect and grant it.") % {
+            "scope": scope
+        }
     fields = "; ".join(f"{e.key}: {e.message}" for e in exc.field_errors)
     status = f"{exc.status} " if exc.status else ""
     return f"{status}{exc.message}" + (f" — {fields}" if fields else "")
+
+
+def _missing_scope(exc: SmartBusinessError, job: BatchJob | None) -> str:
+    """The scope a refusal is about: the provider's 400 code 11, or a bare 403 for an
+    action whose scope the connection was never granted."""
+    needed = job.spec.required_scope if job is not None else ""
+    if isinstance(exc, MissingScope):
+        return exc.scope or needed
+    bare_forbidden = isinstance(exc, Forbidden) and not exc.meta
+    if bare_forbidden and job is not None and needed not in job.connection.scope_list:
+        return needed
+    return ""
 
 
 def job_pause_for_reauth(job: BatchJob, *, reason: str) -> None:

@@ -19,7 +19,11 @@ from django.utils.translation import gettext as _
 
 from partnerapp.connections.models import Connection
 from partnerapp.connections.pacing import PacingWait
-from partnerapp.connections.services import CallContext, ConnectionUnusable
+from partnerapp.connections.services import (
+    CallContext,
+    ClientCredentialsRefused,
+    ConnectionUnusable,
+)
 from partnerapp.jobs import ledger, notifications, selection, states
 from partnerapp.jobs.actions import CHANGE_STATUS, SEND_BY_EMAIL, ActionSpec, action_for
 from partnerapp.jobs.models import BatchJob, JobItem
@@ -28,6 +32,7 @@ from partnerapp.smartbusiness.errors import (
     SmartBusinessError,
     TooManyRequests,
     TransportError,
+    Unauthorized,
 )
 from partnerapp.smartbusiness.placeholders import unknown_placeholders
 
@@ -76,6 +81,11 @@ def job_create(
         raise JobInputError(_("This connection is not yours."))
     if not connection.is_usable:
         raise JobInputError(_("Reconnect this account before starting a job."))
+    if spec.required_scope not in connection.scope_list:
+        raise JobInputError(
+            _("This connection lacks the scope %(scope)s — reconnect and grant it.")
+            % {"scope": spec.required_scope}
+        )
     _check_selection(selection_spec)
     _check_parameters(spec, parameters)
     with transaction.atomic():
@@ -180,7 +190,10 @@ def job_prepare(*, job_id: int) -> PrepareLater | None:
         return None
     except TooManyRequests as exc:
         return PrepareLater(delay=exc.retry_after)
-    except (ServerError, TransportError) as exc:  # the provider has a bad minute: wait
+    except ClientCredentialsRefused as exc:  # the operator must fix our credentials: wait
+        BatchJob.objects.filter(pk=job.pk).update(error=str(exc))
+        return PrepareLater(delay=ClientCredentialsRefused.RETRY_AFTER)
+    except (ServerError, TransportError, Unauthorized) as exc:  # a bad minute: wait
         BatchJob.objects.filter(pk=job.pk).update(
             error=_("Waiting for SmartBusiness: %(m)s") % {"m": exc.message}
         )
@@ -447,18 +460,18 @@ def job_items_page(
 
 def job_eta_seconds(job: BatchJob, pending: int) -> float | None:
     """Seconds until `pending` more calls are made, from the connection's rate budget."""
-    connection = job.connection
+    window = job.connection.rate
     per_call = settings.JOB_SECONDS_PER_CALL / settings.JOB_CONCURRENCY_PER_CONNECTION
     if not pending:
         return 0.0
-    if connection.rate_limit_limit is None or connection.rate_limit_remaining is None:
+    if window.limit is None or window.remaining is None:
         return pending * per_call
-    remaining, limit = connection.rate_limit_remaining, connection.rate_limit_limit
+    remaining, limit = window.remaining, window.limit
     if pending <= remaining:
         return pending * per_call
     reset_in = 0.0
-    if connection.rate_limit_reset_at:
-        reset_in = max(0.0, (connection.rate_limit_reset_at - timezone.now()).total_seconds())
+    if window.reset_at:
+        reset_in = max(0.0, (window.reset_at - timezone.now()).total_seconds())
     windows = -(-(pending - remaining) // max(1, limit)) - 1  # full windows after the reset
     return reset_in + windows * settings.SMARTBUSINESS_RATE_LIMIT_PERIOD + pending * per_call
 

@@ -112,8 +112,46 @@ class Unauthorized(ApiError):
         return str(self.meta.get("hint", ""))
 
 
-class InvalidGrant(Unauthorized):
-    """The refresh token (or code) is dead: the owner must consent again."""
+class MissingScope(BadRequest):
+    """The token lacks a scope the call needs (400, code 11 `required_scopes_missing`)."""
+
+    CODE = 11
+
+    @property
+    def scope(self) -> str:
+        return str(self.meta.get("hint") or self.meta.get("scope") or "")
+
+
+# -- the token endpoint's refusals (league/oauth2-server's OAuthServerException) --------------
+
+
+class TokenRefused(ApiError):
+    """The token endpoint said no. Its `error_type` and `hint` come from either body shape."""
+
+    @property
+    def error_type(self) -> str:
+        return str(self.meta.get("error_type", ""))
+
+    @property
+    def hint(self) -> str:
+        return str(self.meta.get("hint", ""))
+
+
+class GrantRefused(TokenRefused):
+    """The refresh token or authorization code is dead (revoked, used, expired, foreign):
+    the owner must consent again. league answers 401 `invalid_request` code 8 for a
+    refresh token, 400 `invalid_request` for a code, `invalid_grant` for PKCE."""
+
+
+InvalidGrant = GrantRefused  # the name DESIGN §2 and older code use
+
+
+class ClientRefused(TokenRefused):
+    """`invalid_client`: the client id or secret is refused — an operator's problem."""
+
+
+class ScopeRefused(TokenRefused):
+    """`invalid_scope`: a scope we asked for is unknown to the provider or not allowed."""
 
 
 class PaymentRequired(ApiError):
@@ -194,18 +232,72 @@ ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
 
 
 def error_from_response(response: requests.Response) -> ApiError:
-    """The typed exception for an error response (status >= 400)."""
-    body = _json_or_empty(response)
-    meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+    """The typed exception for an error response (status >= 400) of the resource API."""
+    body, meta = _error_body(response)
     status = response.status_code
     cls = ERRORS_BY_STATUS.get(status) or (ServerError if status >= 500 else ApiError)
-    if cls is Unauthorized and meta.get("error_type") == "invalid_grant":
-        cls = InvalidGrant
-    message = body.get("message") or response.reason or f"HTTP {status}"
+    if cls is BadRequest and (
+        body.get("code") == MissingScope.CODE or meta.get("error_type") == "required_scopes_missing"
+    ):
+        cls = MissingScope
+    return _error(cls, response, body, meta)
+
+
+REFRESH_TOKEN_INVALID_CODE = 8  # league's invalidRefreshToken
+
+
+def token_error_from_response(response: requests.Response) -> ApiError:
+    """The typed exception for an error of the token endpoint, in either body shape.
+
+    league/oauth2-server answers `{error, message, hint}`; the provider may wrap it as
+    `{code, message, meta: {error_type, hint}}`. A dead refresh token is 401
+    `invalid_request` code 8 "The refresh token is invalid." (not `invalid_grant`).
+    """
+    body, meta = _error_body(response)
+    status, error_type = response.status_code, meta.get("error_type", "")
+    if status >= 500 or status == 429:
+        return error_from_response(response)
+    cls: type[ApiError] = TokenRefused
+    if error_type == "invalid_grant" or _dead_token(status, body, meta):
+        cls = GrantRefused
+    elif error_type == "invalid_client":
+        cls = ClientRefused
+    elif error_type == "invalid_scope":
+        cls = ScopeRefused
+    return _error(cls, response, body, meta)
+
+
+def _dead_token(status: int, body: dict[str, Any], meta: dict[str, Any]) -> bool:
+    if meta.get("error_type") != "invalid_request":
+        return False
+    text = f"{body.get('message', '')} {meta.get('hint', '')}".lower()
+    dead_refresh = status == 401 and (
+        body.get("code") == REFRESH_TOKEN_INVALID_CODE or "refresh token is invalid" in text
+    )
+    return dead_refresh or "authorization code" in text
+
+
+def _error_body(response: requests.Response) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The body and its `meta`, with `error_type` and `hint` from either shape."""
+    body = _json_or_empty(response)
+    meta = dict(body["meta"]) if isinstance(body.get("meta"), dict) else {}
+    if body.get("error") and not meta.get("error_type"):
+        meta["error_type"] = str(body["error"])
+    if body.get("hint") and not meta.get("hint"):
+        meta["hint"] = str(body["hint"])
+    return body, meta
+
+
+def _error(cls: type[ApiError], response, body: dict[str, Any], meta: dict[str, Any]) -> ApiError:
+    status = response.status_code
+    message = (
+        body.get("message") or body.get("error_description") or response.reason or f"HTTP {status}"
+    )
+    code = body.get("code")
     return cls(
         str(message),
         status=status,
-        code=body.get("code") if isinstance(body.get("code"), int) else None,
+        code=code if isinstance(code, int) and not isinstance(code, bool) else None,
         meta=meta,
         request_id=response.headers.get(REQUEST_ID_HEADER, ""),
         rate_limit=RateLimit.from_headers(response.headers),

@@ -26,6 +26,7 @@ class TokenSet:
     expires_at: float  # unix time
     scope: list[str]
     request_id: str = ""  # the token endpoint's X-Request-Id
+    lifetime: float | None = None  # seconds the provider gave the access token
 
     def __repr__(self) -> str:  # never let a token reach a log or a traceback
         return f"TokenSet(expires_at={self.expires_at!r}, scope={self.scope!r})"
@@ -44,6 +45,7 @@ class TokenSet:
             expires_at=float(token.get("expires_at") or time.time() + expires_in),
             scope=scope.split() if isinstance(scope, str) else list(scope),
             request_id=request_id,
+            lifetime=expires_in,
         )
 
 

@@ -20,7 +20,7 @@ from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
 from urllib3.util.retry import Retry
 
-from partnerapp.smartbusiness.errors import error_from_response
+from partnerapp.smartbusiness.errors import token_error_from_response
 
 USER_AGENT = "partnerapp/0.1 (+SmartBusiness API v2 partner app)"
 logger = logging.getLogger(__name__)
@@ -143,7 +143,8 @@ def _get_retry(total: int) -> Retry:
 
 
 def raise_for_token_error(response: requests.Response) -> requests.Response:
-    """The provider answers token errors as 401 {code, message, meta.error_type}."""
+    """Token errors as typed refusals (league's `{error, message, hint}` or the provider's
+    wrapped `{code, message, meta}`), before oauthlib tries to read them as a token."""
     if response.status_code >= 400:
-        raise error_from_response(response)
+        raise token_error_from_response(response)
     return response

@@ -72,7 +72,7 @@ def seed_account(email: str, *, connections: int, jobs: int, big_items: int, sma
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from partnerapp.connections.models import Connection
+    from partnerapp.connections.models import Connection, RateWindow
     from partnerapp.jobs.models import BatchJob
 
     user = get_user_model().objects.create_user(email=email, username=email, password="x")
@@ -85,12 +85,18 @@ def seed_account(email: str, *, connections: int, jobs: int, big_items: int, sma
             account_id=str(n),
             owner_name=f"Kunde {n} AG",
             scopes="profile invoice contact",
-            rate_limit_limit=500,
-            rate_limit_remaining=rng.randint(0, 500),
-            rate_limit_reset_at=now + timedelta(seconds=30),
             health_checked_at=now,
         )
         for n in range(connections)
+    )
+    RateWindow.objects.bulk_create(
+        RateWindow(
+            connection=connection,
+            limit=500,
+            remaining=rng.randint(0, 500),
+            reset_at=now + timedelta(seconds=30),
+        )
+        for connection in conns
     )
     statuses = ["done"] * 6 + ["running", "paused", "cancelled", "failed"]
     all_jobs = BatchJob.objects.bulk_create(

@@ -20,13 +20,14 @@ import django
 
 django.setup()
 
+from partnerapp.connections import services  # noqa: E402
 from partnerapp.connections.models import Connection  # noqa: E402
 from partnerapp.connections.services import CallContext, connection_call  # noqa: E402
 
 PATIENT = CallContext(max_wait=600)  # wait for the rate-limit reset instead of giving up
 
 
-def hang_before_commit(self, *args, **kwargs):
+def hang_before_commit(*args, **kwargs):
     print("got-new-pair", flush=True)
     time.sleep(3600)
 
@@ -34,7 +35,7 @@ def hang_before_commit(self, *args, **kwargs):
 def main() -> None:
     connection_id = int(sys.argv[1])
     if "--die-before-commit" in sys.argv:
-        Connection.save = hang_before_commit
+        services._store_refreshed = hang_before_commit  # the write of the new pair
     calls = int(sys.argv[sys.argv.index("--calls") + 1]) if "--calls" in sys.argv else 1
     print("ready", flush=True)
     sys.stdin.readline()

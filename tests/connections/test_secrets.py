@@ -96,11 +96,11 @@ def test_an_error_report_during_a_refresh_hides_the_tokens(connect, monkeypatch,
         issued.append(real_refresh(*args, **kwargs))
         return issued[-1]
 
-    def crash_while_saving(self, *args, **kwargs):
+    def crash_while_saving(*args, **kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(services.oauth, "refresh", refresh_and_remember)
-    monkeypatch.setattr(Connection, "save", crash_while_saving)
+    monkeypatch.setattr(services, "_store_refreshed", crash_while_saving)
     with pytest.raises(RuntimeError) as caught:
         services.connection_refresh(connection_id=connection.pk, force=True)
     report = ExceptionReporter(

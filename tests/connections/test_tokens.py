@@ -1,4 +1,9 @@
-"""Using a connection: refresh, 401 recovery, revoked grants, disconnect, no tokens in logs."""
+"""Using a connection: refresh, 401 recovery, revoked grants, disconnect, no tokens in logs.
+
+Every test here runs under each of the sandbox's token error styles: league/oauth2-server's
+own answers (what the provider runs), the provider's wrapped shape, and the legacy
+`invalid_grant` answer — the client must understand all three the same way.
+"""
 
 import logging
 from datetime import timedelta
@@ -7,16 +12,27 @@ import pytest
 from django.utils import timezone
 
 from partnerapp.connections import tasks
-from partnerapp.connections.models import Connection
+from partnerapp.connections.models import ClientRefusal, Connection
 from partnerapp.connections.services import (
+    ClientCredentialsRefused,
     ConnectionUnusable,
     connection_call,
     connection_disconnect,
+    connection_refresh,
 )
+from partnerapp.sandbox import faults
 from partnerapp.sandbox.models import AccessToken, Grant, RefreshToken
 from partnerapp.sandbox.seeding import seed_owner
 from partnerapp.sandbox.services import grant_revoke
 from tests.journeys import OWNER_PASSWORD
+
+STYLES = ["league", "wrapped", "legacy"]
+
+
+@pytest.fixture(params=STYLES, autouse=True)
+def token_error_style(request, sandbox):
+    faults.profile_update(owner=None, changes={"token_error_style": request.param})
+    return request.param
 
 
 def expire(connection: Connection) -> Connection:
@@ -113,6 +129,68 @@ def test_the_daily_check_finds_revoked_grants(connect, sandbox, mailoutbox):
     assert tasks.refresh_idle_connections()["needs_reauth"] == 1
     connection.refresh_from_db()
     assert connection.status == Connection.Status.NEEDS_REAUTH and len(mailoutbox) == 1
+
+
+def test_the_providers_hint_is_shown_when_the_grant_is_revoked(connect, sandbox, token_error_style):
+    connection = connect()
+    grant_revoke(Grant.objects.get(owner=sandbox.owner))
+    with pytest.raises(ConnectionUnusable):
+        connection_call(expire(connection), lambda api: api.owner())
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.NEEDS_REAUTH
+    if token_error_style != "legacy":
+        assert "Token has been revoked" in connection.last_error
+
+
+def test_a_reused_refresh_token_needs_the_owner_again(connect):
+    connection = connect()
+    spent = connection.refresh_token_ciphertext
+    connection_refresh(connection_id=connection.pk, force=True)
+    Connection.objects.filter(pk=connection.pk).update(refresh_token_ciphertext=spent)
+    with pytest.raises(ConnectionUnusable):
+        connection_refresh(connection_id=connection.pk, force=True)
+    assert Connection.objects.get(pk=connection.pk).status == Connection.Status.NEEDS_REAUTH
+
+
+def test_a_call_in_flight_with_the_old_token_takes_the_new_one(connect):
+    """A sibling refreshed (the provider revokes the old access token): our 401 is answered
+    by the stored token, without a second refresh."""
+    connection = connect()
+    stale = Connection.objects.get(pk=connection.pk)
+    connection_refresh(connection_id=connection.pk, force=True)
+    assert connection_call(stale, lambda api: api.owner())["surname"] == "Keller"
+    assert RefreshToken.objects.filter(used_at__isnull=False).count() == 1
+    assert (
+        stale.access_token_ciphertext
+        == Connection.objects.get(pk=connection.pk).access_token_ciphertext
+    )
+
+
+def test_a_stored_token_that_died_too_is_refreshed_once(connect):
+    connection = connect()
+    stale = Connection.objects.get(pk=connection.pk)
+    connection_refresh(connection_id=connection.pk, force=True)
+    AccessToken.objects.all().delete()  # and the new one dies as well (forced expiry)
+    assert connection_call(stale, lambda api: api.owner())["surname"] == "Keller"
+    assert RefreshToken.objects.filter(used_at__isnull=False).count() == 2
+
+
+def test_refused_client_credentials_alert_the_operator_not_the_connection(
+    connect, settings, client, partner, caplog
+):
+    connection = expire(connect())
+    secret, settings.SMARTBUSINESS_CLIENT_SECRET = settings.SMARTBUSINESS_CLIENT_SECRET, "wrong"
+    with pytest.raises(ClientCredentialsRefused, match="SMARTBUSINESS_CLIENT_SECRET"):
+        connection_call(connection, lambda api: api.owner())
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.ACTIVE and connection.refresh_token
+    assert ClientRefusal.objects.get().client_id == settings.SMARTBUSINESS_CLIENT_ID
+    assert "refuses partnerapp's client id" in caplog.text
+    client.force_login(partner)
+    assert "SMARTBUSINESS_CLIENT_ID" in client.get("/").content.decode()
+    settings.SMARTBUSINESS_CLIENT_SECRET = secret  # the operator fixed it
+    connection_call(connection, lambda api: api.owner())
+    assert not ClientRefusal.objects.exists()
 
 
 def second_owner(sandbox):

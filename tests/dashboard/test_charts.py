@@ -152,7 +152,7 @@ def test_the_activity_page_counts_finished_items_by_day_and_outcome(client, part
 
 
 def test_the_rate_limit_chart_counts_calls_and_429s_per_hour(client, partner, outsider):
-    connection = ConnectionFactory(user=partner, rate_limit_limit=1000, rate_limit_remaining=990)
+    connection = ConnectionFactory(user=partner, window={"limit": 1000, "remaining": 990})
     now = timezone.now()
     for status, n, when in [
         (200, 6, now - timedelta(minutes=1)),

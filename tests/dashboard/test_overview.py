@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from partnerapp.connections.models import Connection, RequestLogEntry
+from partnerapp.connections.models import Connection, RateWindow, RequestLogEntry
 from partnerapp.jobs.models import BatchJob, JobItem
 from tests.jobs.factories import ConnectionFactory, JobFactory, JobItemFactory
 
@@ -44,17 +44,13 @@ def test_each_connection_shows_owner_scopes_token_health_and_gauge(client, partn
         scopes="profile invoice",
         access_token_expires_at=now + timedelta(hours=2),
         last_refreshed_at=now - timedelta(minutes=3),
-        rate_limit_limit=1000,
-        rate_limit_remaining=250,
-        rate_limit_reset_at=now + timedelta(minutes=20),
+        window={"limit": 1000, "remaining": 250, "reset_at": now + timedelta(minutes=20)},
     )
     ConnectionFactory(
         user=partner,
         owner_name="Muster AG",
         access_token_expires_at=now + timedelta(minutes=5),
-        rate_limit_limit=1000,
-        rate_limit_remaining=3,
-        rate_limit_reset_at=now + timedelta(minutes=20),
+        window={"limit": 1000, "remaining": 3, "reset_at": now + timedelta(minutes=20)},
     )
     ConnectionFactory(user=partner, owner_name="Never Called GmbH")
     client.force_login(partner)
@@ -74,9 +70,11 @@ def test_each_connection_shows_owner_scopes_token_health_and_gauge(client, partn
 def test_a_window_past_its_reset_shows_the_full_budget(client, partner):
     ConnectionFactory(
         user=partner,
-        rate_limit_limit=500,
-        rate_limit_remaining=0,
-        rate_limit_reset_at=timezone.now() - timedelta(minutes=1),
+        window={
+            "limit": 500,
+            "remaining": 0,
+            "reset_at": timezone.now() - timedelta(minutes=1),
+        },
     )
     client.force_login(partner)
     html = overview(client)
@@ -257,11 +255,12 @@ def test_the_overview_stays_fast_with_50_accounts_and_1000_jobs(
             owner_name=f"Account {n:02d}",
             scopes="profile invoice",
             status="needs_reauth" if n % 10 == 0 else "active",
-            rate_limit_limit=1000,
-            rate_limit_remaining=500,
-            rate_limit_reset_at=now + timedelta(minutes=30),
         )
         for n in range(50)
+    )
+    RateWindow.objects.bulk_create(
+        RateWindow(connection=c, limit=1000, remaining=500, reset_at=now + timedelta(minutes=30))
+        for c in connections
     )
     statuses = ["done", "done", "done", "running", "paused", "failed", "cancelled"]
     jobs = BatchJob.objects.bulk_create(
@@ -302,9 +301,11 @@ def test_the_connection_page_shows_details_jobs_and_a_failed_refresh(client, par
         account_id="815",
         base_url="https://api.example.com/v2",
         last_error="Refresh failed: SmartBusiness answered 503.",
-        rate_limit_limit=1000,
-        rate_limit_remaining=0,
-        rate_limit_reset_at=timezone.now() + timedelta(minutes=12),
+        window={
+            "limit": 1000,
+            "remaining": 0,
+            "reset_at": timezone.now() + timedelta(minutes=12),
+        },
     )
     job = JobFactory(connection=connection, status="running")
     JobItemFactory.create_batch(2, job=job, state="sent")

@@ -1,6 +1,6 @@
 import factory
 
-from partnerapp.connections.models import Connection
+from partnerapp.connections.models import Connection, RateWindow
 from partnerapp.jobs.models import BatchJob, JobItem
 from tests.factories import UserFactory
 
@@ -8,12 +8,19 @@ from tests.factories import UserFactory
 class ConnectionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Connection
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     base_url = "http://127.0.0.1:9/sandbox/v2"
     account_id = factory.Sequence(str)
     owner_name = "Anna Keller"
     scopes = "profile invoice contact"
+
+    @factory.post_generation
+    def window(self, create, extracted, **kwargs):
+        """`ConnectionFactory(window={"limit": 1000, "remaining": 3, "reset_at": …})`."""
+        if create and extracted:
+            RateWindow.objects.create(connection=self, **extracted)
 
 
 class JobFactory(factory.django.DjangoModelFactory):

@@ -60,11 +60,102 @@ def test_it_lists_per_field_errors_of_a_422():
     ]
 
 
-def test_invalid_grant_is_its_own_type():
-    body = {"code": 401, "message": "x", "meta": {"error_type": "invalid_grant", "hint": "h"}}
-    error = errors.error_from_response(response(401, body))
-    assert isinstance(error, errors.InvalidGrant)
-    assert (error.error_type, error.hint) == ("invalid_grant", "h")
+def league(status: int, error: str, message: str, hint: str = "", code: int = 0):
+    """league/oauth2-server's body, and the same in the provider's wrapped shape."""
+    flat = {"error": error, "message": message, **({"hint": hint} if hint else {})}
+    wrapped = {"code": code, "message": message, "meta": {"error_type": error, "hint": hint}}
+    return [response(status, flat), response(status, wrapped)]
+
+
+TOKEN_ANSWERS = [
+    # a revoked, reused, expired or foreign refresh token (league's invalidRefreshToken)
+    *[
+        (answer, errors.GrantRefused, hint)
+        for hint in ("Token has been revoked", "Token has expired", "Token is not linked to client")
+        for answer in league(401, "invalid_request", "The refresh token is invalid.", hint, 8)
+    ],
+    *[
+        (answer, errors.GrantRefused, "Authorization code has been revoked")
+        for answer in league(
+            400,
+            "invalid_request",
+            "The request is missing a required parameter, includes an invalid parameter value.",
+            "Authorization code has been revoked",
+            3,
+        )
+    ],
+    *[
+        (answer, errors.GrantRefused, "Failed to verify `code_verifier`.")
+        for answer in league(
+            400,
+            "invalid_grant",
+            "The provided authorization grant is invalid.",
+            "Failed to verify `code_verifier`.",
+            10,
+        )
+    ],
+    *[
+        (answer, errors.ClientRefused, "")
+        for answer in league(401, "invalid_client", "Client authentication failed", "", 4)
+    ],
+    *[
+        (answer, errors.ScopeRefused, "Check the `payroll` scope")
+        for answer in league(
+            400,
+            "invalid_scope",
+            "The requested scope is invalid, unknown, or malformed",
+            "Check the `payroll` scope",
+            5,
+        )
+    ],
+    # the legacy answer: 401 with meta.error_type invalid_grant
+    (
+        response(401, {"code": 401, "message": "x", "meta": {"error_type": "invalid_grant"}}),
+        errors.GrantRefused,
+        "",
+    ),
+]
+
+
+@pytest.mark.parametrize(("answer", "cls", "hint"), TOKEN_ANSWERS)
+def test_token_refusals_are_typed_in_either_body_shape(answer, cls, hint):
+    error = errors.token_error_from_response(answer)
+    assert type(error) is cls
+    assert error.hint == hint
+    assert error.status == answer.status_code
+
+
+def test_a_token_request_without_the_refresh_token_message_is_not_a_dead_grant():
+    answer = response(
+        400, {"error": "invalid_request", "message": "Check the `grant_type`", "hint": ""}
+    )
+    assert type(errors.token_error_from_response(answer)) is errors.TokenRefused
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_token_endpoint_in_trouble_stays_transient(status):
+    assert errors.token_error_from_response(response(status, {"message": "down"})).transient
+
+
+def test_invalid_grant_is_still_known_by_its_old_name():
+    assert errors.InvalidGrant is errors.GrantRefused
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"code": 11, "message": "Required scopes are missing", "meta": {"hint": "invoice"}},
+        {"code": 400, "message": "x", "meta": {"error_type": "required_scopes_missing"}},
+    ],
+)
+def test_a_missing_scope_is_its_own_type(body):
+    error = errors.error_from_response(response(400, body))
+    assert isinstance(error, errors.MissingScope) and isinstance(error, errors.BadRequest)
+
+
+def test_a_plain_bad_request_is_not_a_missing_scope():
+    error = errors.error_from_response(response(400, {"code": 400, "message": "Invalid limit"}))
+    assert type(error) is errors.BadRequest
 
 
 def test_a_403_without_body_is_still_forbidden():
