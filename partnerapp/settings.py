@@ -264,6 +264,11 @@ SANDBOX_FAULT_P_LOST = envfloat("SANDBOX_FAULT_P_LOST", "0")
 SANDBOX_FAULT_LOST_MODE = env("SANDBOX_FAULT_LOST_MODE", "504")  # 502, 504 or hold
 SANDBOX_FAULT_LOST_HOLD_SECONDS = envfloat("SANDBOX_FAULT_LOST_HOLD_SECONDS", "35")
 SANDBOX_FAULT_SEED = envint_or_none("SANDBOX_FAULT_SEED")  # unset: unrepeatable dice
+# How the token endpoint behaves (the same profile rows; league/oauth2-server by default).
+SANDBOX_TOKEN_ERROR_STYLE = env("SANDBOX_TOKEN_ERROR_STYLE", "league")
+if SANDBOX_TOKEN_ERROR_STYLE not in {"league", "wrapped", "legacy"}:
+    raise ImproperlyConfigured("SANDBOX_TOKEN_ERROR_STYLE must be league, wrapped or legacy.")
+SANDBOX_REVOKE_ACCESS_ON_REFRESH = envbool("SANDBOX_REVOKE_ACCESS_ON_REFRESH", "True")
 
 # Celery: a broker that needs no server by default (kombu's filesystem transport).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")

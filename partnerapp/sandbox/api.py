@@ -24,6 +24,7 @@ from partnerapp.sandbox.responses import ApiProblem, problem_response
 
 View = Callable[..., HttpResponse]
 EXPIRED = "Access token is expired"
+REVOKED = "Access token has been revoked"
 # The plans that include a feature an owner's profile marks as missing (403 meta.plans).
 FEATURE_PLANS = ["business", "enterprise"]
 
@@ -44,8 +45,8 @@ def authenticate(request: HttpRequest) -> AccessToken:
     )
     if token is None:
         raise unauthorized("Access token could not be verified")
-    if token.grant is not None and token.grant.revoked_at is not None:
-        raise unauthorized("Access token has been revoked")
+    if token.revoked_at is not None or (token.grant and token.grant.revoked_at is not None):
+        raise unauthorized(REVOKED)
     if token.expires_at <= timezone.now():
         raise unauthorized(EXPIRED)
     return token

@@ -1,4 +1,5 @@
-"""Fault injection: latency, 429/500/503, lost responses and forced token expiry.
+"""Fault injection: latency, 429/500/503, lost responses and forced token expiry;
+and how the token endpoint behaves (the shape of its refusals, revoking on refresh).
 
 Faults live in `FaultProfile` rows so every process serving the sandbox (the web
 server, a separate sandbox server, the test process) sees a change at once. The
@@ -50,6 +51,8 @@ EDITABLE = (
     "invoice_limit",
     "missing_features",
     "seed",
+    "token_error_style",
+    "revoke_access_on_refresh",
 )
 
 
@@ -79,6 +82,8 @@ def default_profile() -> FaultProfile:
         lost_mode=settings.SANDBOX_FAULT_LOST_MODE,
         lost_hold_seconds=settings.SANDBOX_FAULT_LOST_HOLD_SECONDS,
         seed=settings.SANDBOX_FAULT_SEED,
+        token_error_style=settings.SANDBOX_TOKEN_ERROR_STYLE,
+        revoke_access_on_refresh=settings.SANDBOX_REVOKE_ACCESS_ON_REFRESH,
     )
 
 
@@ -234,7 +239,8 @@ def profile_reset_all() -> None:
 def tokens_expire_now(*, owner: Owner) -> int:
     """Every live access token of the owner counts as expired from now on; how many."""
     now = timezone.now()
-    return AccessToken.objects.filter(owner=owner, expires_at__gt=now).update(expires_at=now)
+    live = AccessToken.objects.filter(owner=owner, expires_at__gt=now, revoked_at=None)
+    return live.update(expires_at=now)
 
 
 def describe(profile: FaultProfile) -> dict[str, Any]:

@@ -125,6 +125,9 @@ class AccessToken(models.Model):
     grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.CASCADE)
     scopes = models.TextField()
     expires_at = models.DateTimeField()
+    # Set by a refresh (league revokes the access token the used refresh token came
+    # with) or by the owner revoking the grant; the row stays, so a call is told why.
+    revoked_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -140,6 +143,10 @@ class RefreshToken(models.Model):
 
     token_digest = models.CharField(max_length=64, unique=True)
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE)
+    # The access token issued together with this one: using this one revokes it.
+    access_token = models.ForeignKey(
+        AccessToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     used_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(default=timezone.now)
 
@@ -328,14 +335,21 @@ class FaultProfile(models.Model):
     exists, replaces the global one as a whole (it starts as a copy of it). Without any
     row the defaults come from settings (SANDBOX_FAULT_*). `faults.py` reads it.
 
-    Besides faults it holds the run-time budget of the rate limit and the plan limits
-    that make 402 (feature limit) and 403 (feature missing) reachable.
+    Besides faults it holds the run-time budget of the rate limit, the plan limits
+    that make 402 (feature limit) and 403 (feature missing) reachable, and how the token
+    endpoint behaves: the shape of its refusals and whether a refresh revokes the old
+    access token (league/oauth2-server does both its way by default).
     """
 
     LOST_MODES = [
         ("502", "answer 502 Bad Gateway"),
         ("504", "answer 504 Gateway Timeout"),
         ("hold", "hold the response past the client's read timeout"),
+    ]
+    TOKEN_ERROR_STYLES = [
+        ("league", "league/oauth2-server: its status, code and {error, message, hint}"),
+        ("wrapped", "the same status and code as {code, message, meta: {error_type, hint}}"),
+        ("legacy", "401 {code: 401, message, meta} for every refusal (the sandbox before)"),
     ]
 
     owner = models.OneToOneField(
@@ -365,6 +379,15 @@ class FaultProfile(models.Model):
         max_length=200, blank=True, help_text="space separated, e.g. send_by_post: a 403"
     )
     seed = models.BigIntegerField(null=True, blank=True, help_text="makes the dice repeatable")
+    token_error_style = models.CharField(
+        max_length=7,
+        choices=TOKEN_ERROR_STYLES,
+        default="league",
+        help_text="how the token endpoint refuses",
+    )
+    revoke_access_on_refresh = models.BooleanField(
+        default=True, help_text="a refresh revokes the access token issued with the old one"
+    )
     requests_seen = models.PositiveBigIntegerField(default=0)
     updated = models.DateTimeField(auto_now=True)
 

@@ -16,6 +16,7 @@ from partnerapp.sandbox.api import json_body
 from partnerapp.sandbox.models import SCOPES
 from partnerapp.sandbox.oauth import server
 from partnerapp.sandbox.responses import ApiProblem, error_response, problem_response
+from partnerapp.sandbox.token_errors import refusal_response
 
 
 def _oauth_request(request: HttpRequest) -> tuple[str, str, dict[str, str]]:
@@ -56,22 +57,26 @@ def authorize(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 def access_tokens(request: HttpRequest) -> HttpResponse:
-    """POST /auth/access-tokens: form or JSON in; 201 with the pair, or 401 OAuth errors."""
+    """POST /auth/access-tokens: form or JSON in; 201 with the pair, or the refusal."""
+    response = _token_answer(request)
+    # Tokens must not be cached anywhere (RFC 6749 5.1); league says so on its answers.
+    response["Cache-Control"], response["Pragma"] = "no-store", "no-cache"
+    return response
+
+
+def _token_answer(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return error_response(405)
+        return error_response(405, headers={"Allow": "POST"})
     try:
         body = _form_body(request)
     except ApiProblem as problem:
         return problem_response(problem)
     uri, _, headers = _oauth_request(request)
     headers["Content-Type"] = "application/x-www-form-urlencoded"
-    try:
-        _, raw, status = server.create_token_response(uri, "POST", body, headers)
-    except OAuth2Error as exc:  # lost a race for a code or refresh token in save_token
-        raw, status = exc.json, exc.status_code
+    oauth_request, raw, status = server.token_response(uri, body, headers)
     token = json.loads(raw)
     if status >= 400:
-        return _oauth_error(token)
+        return refusal_response(oauth_request, token)
     pair = {
         k: token[k]
         for k in ("token_type", "expires_in", "access_token", "refresh_token")
@@ -88,17 +93,3 @@ def _form_body(request: HttpRequest) -> str:
         return urlencode(list(request.POST.items()))  # form-encoded or multipart
     except MultiPartParserError as exc:  # e.g. multipart without a boundary
         raise ApiProblem(400, "The request body cannot be read") from exc
-
-
-def _oauth_error(token: dict) -> JsonResponse:
-    error_type = token.get("error", "invalid_request")
-    hint = token.get("error_description", "")
-    message = {
-        "invalid_grant": "The provided authorization grant or refresh token is invalid.",
-        "invalid_client": "Client authentication failed.",
-        "invalid_scope": "The requested scope is invalid, unknown, or malformed.",
-        "unsupported_grant_type": "The authorization grant type is not supported.",
-        "unauthorized_client": "The client is not authorized to use this grant type.",
-    }.get(error_type, "The request is missing a required parameter or is malformed.")
-    body = {"code": 401, "message": message, "meta": {"error_type": error_type, "hint": hint}}
-    return JsonResponse(body, status=401)

@@ -24,31 +24,56 @@ MESSAGES = {
 
 
 class ApiProblem(Exception):
-    """Raised anywhere in an API view; rendered as the provider's error body."""
+    """Raised anywhere in an API view; rendered as the provider's error body.
+
+    `headers` go on the answer too (a 405's `Allow`)."""
 
     def __init__(
-        self, status: int, message: str = "", *, meta: dict[str, Any] | None = None, code=None
+        self,
+        status: int,
+        message: str = "",
+        *,
+        meta: dict[str, Any] | None = None,
+        code=None,
+        headers: dict[str, str] | None = None,
     ):
         super().__init__(message or MESSAGES.get(status, "Error"))
         self.status = status
         self.message = message or MESSAGES.get(status, "Error")
         self.meta = meta
         self.code = code if code is not None else status
+        self.headers = headers or {}
 
 
 def error_response(
-    status: int, message: str = "", *, meta: dict[str, Any] | None = None, code=None
+    status: int,
+    message: str = "",
+    *,
+    meta: dict[str, Any] | None = None,
+    code=None,
+    headers: dict[str, str] | None = None,
 ) -> HttpResponse:
-    return problem_response(ApiProblem(status, message, meta=meta, code=code))
+    return problem_response(ApiProblem(status, message, meta=meta, code=code, headers=headers))
 
 
 def problem_response(problem: ApiProblem) -> HttpResponse:
     if problem.status == 403 and problem.meta is None:
-        return HttpResponse(status=403)  # "no permission": the provider sends no body
-    body: dict[str, Any] = {"code": problem.code, "message": problem.message}
-    if problem.meta is not None:
-        body["meta"] = problem.meta
-    return JsonResponse(body, status=problem.status)
+        response = empty_response(403)  # "no permission": the provider sends no body
+    else:
+        body: dict[str, Any] = {"code": problem.code, "message": problem.message}
+        if problem.meta is not None:
+            body["meta"] = problem.meta
+        response = JsonResponse(body, status=problem.status)
+    for name, value in problem.headers.items():
+        response[name] = value
+    return response
+
+
+def empty_response(status: int) -> HttpResponse:
+    """No body, so no Content-Type either (Django would call nothing text/html)."""
+    response = HttpResponse(status=status)
+    del response["Content-Type"]
+    return response
 
 
 def item_response(item: dict[str, Any], status: int = 200) -> JsonResponse:

@@ -16,17 +16,19 @@ from partnerapp.sandbox.models import (
     OutboxEmail,
     Owner,
     PostalDispatch,
-    RefreshToken,
 )
 
 
 @transaction.atomic
 def grant_revoke(grant: Grant) -> None:
-    """The owner withdraws consent: the refresh token and every access token die at once."""
-    grant.revoked_at = timezone.now()
+    """The owner withdraws consent: the refresh token and every access token die at once.
+
+    The rows stay, marked, as at the provider: a later use is told "revoked", not
+    "unknown" (league could still decrypt the token, then finds it revoked)."""
+    now = timezone.now()
+    grant.revoked_at = now
     grant.save(update_fields=["revoked_at"])
-    AccessToken.objects.filter(grant=grant).delete()
-    RefreshToken.objects.filter(grant=grant).delete()
+    AccessToken.objects.filter(grant=grant, revoked_at=None).update(revoked_at=now)
 
 
 def client_register(

@@ -10,8 +10,11 @@ sends, the test patches it here, in the open:
   (REFERENCE_NULLABLE);
 - its invoice status enum leaves out PP (partially paid) though its own description of
   the field lists it;
-- per operation it leaves out some statuses the platform answers with (413, 503, a
-  token endpoint's 401, …): those bodies must still have the reference's error shapes.
+- per operation it leaves out some statuses the platform answers with (413, 503, …):
+  those bodies must still have the reference's error shapes;
+- its token endpoint documents no refusal at all, where the platform answers as
+  league/oauth2-server does, `{error, message, hint}` (or, wrapped, the 401 shape):
+  TOKEN_REFUSAL.
 """
 
 from __future__ import annotations
@@ -50,6 +53,20 @@ REFERENCE_NULLABLE = {
     "signature_id",
     "layout_id",
 }
+TOKEN_REFUSAL = {
+    "anyOf": [
+        {
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {
+                "error": {"type": "string"},
+                "message": {"type": "string"},
+                "hint": {"type": "string"},
+            },
+        },
+        {"$ref": "#/components/schemas/Response401"},
+    ]
+}
 REFERENCE_ERRORS = {
     0: "Response4xx",
     401: "Response401",
@@ -66,6 +83,11 @@ def patched_reference(document: dict) -> dict:
                 prop["nullable"] = True
     status = document["components"]["schemas"]["DocumentInvoiceStandardGET"]["properties"]
     status["status"]["enum"].append("PP")
+    document["components"]["schemas"]["TokenRefusal"] = TOKEN_REFUSAL
+    schema_ref = {"$ref": "#/components/schemas/TokenRefusal"}
+    refusal = {"content": {"application/json": {"schema": schema_ref}}}
+    token = document["paths"]["/auth/access-tokens"]["post"]["responses"]
+    token.update({"400": refusal, "401": refusal})
     return document
 
 
@@ -186,6 +208,29 @@ def token_reused(peer: Peer):
     )
 
 
+def token_code_reused(peer: Peer):
+    granted = peer.authorize("profile")
+    fields = {"grant_type": "authorization_code", "code": granted["code"]}
+    fields["redirect_uri"] = granted["redirect_uri"]
+    peer.token_request(**fields)
+    return "POST", "/auth/access-tokens", peer.token_request(**fields)
+
+
+def token_wrong_secret(peer: Peer):
+    response = peer.token_request(grant_type="client_credentials", client_secret="wrong")
+    return "POST", "/auth/access-tokens", response
+
+
+def styled(exchange: Exchange, style: str) -> Exchange:
+    """The exchange with the owner's token endpoint refusing in `style`."""
+
+    def in_style(peer: Peer):
+        peer.profile(token_error_style=style)
+        return exchange(peer)
+
+    return in_style
+
+
 def with_profile(exchange: Exchange, **changes) -> Exchange:
     def faulted(peer: Peer):
         peer.call("GET", "/auth/owner")  # tokens first: faults only hit the resource API
@@ -236,6 +281,12 @@ SCENARIOS: dict[str, tuple[Exchange, int]] = {
     "token: authorization code": (token_pair, 201),
     "token: refresh": (token_refreshed, 201),
     "token: refresh token used twice": (token_reused, 401),
+    "token: refresh token used twice, wrapped": (styled(token_reused, "wrapped"), 401),
+    "token: refresh token used twice, legacy": (styled(token_reused, "legacy"), 401),
+    "token: code used twice": (token_code_reused, 400),
+    "token: code used twice, wrapped": (styled(token_code_reused, "wrapped"), 400),
+    "token: code used twice, legacy": (styled(token_code_reused, "legacy"), 401),
+    "token: wrong client secret": (token_wrong_secret, 401),
     "owner": (ask("GET", "/auth/owner"), 200),
     "profile": (ask("GET", "/auth/profile"), 200),
     "owner: no token": (ask("GET", "/auth/owner", token=None), 401),

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import time
 import uuid
 
@@ -234,13 +235,22 @@ def test_the_owner_sets_faults_on_the_faults_page(browser_of, owner):
         lost_hold_seconds=40,
         expire_next_tokens=0,
         seed=11,
-    )
+        token_error_style="wrapped",
+    )  # revoke_access_on_refresh left out: an unticked checkbox
     assert browser_of.post("/sandbox/faults/", form).status_code == 302
     saved = FaultProfile.objects.get(owner=owner)
     assert (saved.p500, saved.lost_mode, saved.seed, saved.rate_limit) == (0.5, "hold", 11, None)
+    assert (saved.token_error_style, saved.revoke_access_on_refresh) == ("wrapped", False)
     assert not FaultProfile.objects.filter(is_global=True).exists()
     browser_of.post("/sandbox/faults/", {"action": "reset"})
     assert not FaultProfile.objects.filter(owner=owner).exists()
+
+
+def test_the_faults_page_offers_the_token_endpoint_settings(browser_of, owner):
+    page = browser_of.get("/sandbox/faults/").content.decode()
+    assert 'name="token_error_style"' in page and '<option value="league" selected>' in page
+    checkbox = re.search(r'<input type="checkbox" name="revoke_access_on_refresh"[^>]*>', page)
+    assert checkbox and "checked" in checkbox.group(0)
 
 
 def test_the_faults_page_refuses_a_probability_above_one(browser_of, owner):

@@ -11,6 +11,7 @@ from partnerapp.sandbox import faults
 from partnerapp.sandbox.models import Client
 from tests.journeys import OWNER_EMAIL
 from tests.sandbox.conftest import EMAIL
+from tests.sandbox.test_contract import Peer
 
 
 @pytest.fixture
@@ -70,3 +71,78 @@ def test_the_outbox_command_prints_the_json_document(sandbox, api):
     item = document["items"][0]
     assert item["request_id"] == response.headers["X-Request-Id"]
     assert item["subject"].startswith("Invoice RE-") and item["document_id"] == invoice
+
+
+# -- the token endpoint over HTTP, in each style -------------------------------------------------
+
+REFRESH_REUSED = {
+    "league": {
+        "error": "invalid_request",
+        "message": "The refresh token is invalid.",
+        "hint": "Token has been revoked",
+    },
+    "wrapped": {
+        "code": 8,
+        "message": "The refresh token is invalid.",
+        "meta": {"error_type": "invalid_request", "hint": "Token has been revoked"},
+    },
+    "legacy": {
+        "code": 401,
+        "message": "The provided authorization grant or refresh token is invalid.",
+        "meta": {"error_type": "invalid_grant", "hint": ""},
+    },
+}
+
+
+@pytest.fixture
+def peer(sandbox) -> Peer:
+    return Peer(sandbox)
+
+
+def refreshed(peer: Peer, refresh_token: str):
+    return peer.token_request(grant_type="refresh_token", refresh_token=refresh_token)
+
+
+def owner_with(peer: Peer, access_token: str):
+    headers = {"Authorization": f"Bearer {access_token}"}
+    return requests.get(f"{peer.sandbox.api}/auth/owner", headers=headers, timeout=10)
+
+
+@pytest.mark.parametrize("style", REFRESH_REUSED)
+def test_a_reused_refresh_token_is_refused_in_the_owners_style(peer, style):
+    faults.profile_update(owner=peer.sandbox.owner, changes={"token_error_style": style})
+    old = peer.pair("profile")["refresh_token"]
+    assert refreshed(peer, old).status_code == 201
+    again = refreshed(peer, old)
+    assert (again.status_code, again.json()) == (401, REFRESH_REUSED[style])
+    assert again.headers["Content-Type"] == "application/json"
+    assert (again.headers["Cache-Control"], again.headers["Pragma"]) == ("no-store", "no-cache")
+
+
+@pytest.mark.parametrize(
+    ("style", "status", "error_type"),
+    [
+        ("league", 400, "invalid_request"),
+        ("wrapped", 400, "invalid_request"),
+        ("legacy", 401, "invalid_grant"),
+    ],
+)
+def test_a_code_used_twice_is_refused_in_the_owners_style(peer, style, status, error_type):
+    faults.profile_update(owner=peer.sandbox.owner, changes={"token_error_style": style})
+    granted = peer.authorize("profile")
+    fields = {"grant_type": "authorization_code", "code": granted["code"]}
+    fields["redirect_uri"] = granted["redirect_uri"]
+    assert peer.token_request(**fields).status_code == 201
+    again = peer.token_request(**fields)
+    body = again.json()
+    assert again.status_code == status
+    assert body.get("error", body.get("meta", {}).get("error_type")) == error_type
+
+
+def test_a_call_with_the_old_access_token_gets_401_once_the_pair_is_refreshed(peer):
+    pair = peer.pair("profile")
+    fresh = refreshed(peer, pair["refresh_token"]).json()
+    in_flight = owner_with(peer, pair["access_token"])
+    assert in_flight.status_code == 401
+    assert in_flight.json()["meta"]["hint"] == "Access token has been revoked"
+    assert owner_with(peer, fresh["access_token"]).status_code == 200

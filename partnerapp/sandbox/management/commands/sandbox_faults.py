@@ -21,6 +21,14 @@ def probability(value: str) -> float:
     return number
 
 
+def on_off(value: str) -> bool:
+    if value.lower() in {"on", "yes", "true", "1"}:
+        return True
+    if value.lower() in {"off", "no", "false", "0"}:
+        return False
+    raise argparse.ArgumentTypeError("on or off")
+
+
 # option → (type, help); every one is left out of the changes unless given.
 SETTINGS = {
     "latency_ms": (int, "fixed delay of every API answer, in ms"),
@@ -38,6 +46,15 @@ SETTINGS = {
     "invoice_limit": (optional_int, "plan limit on invoices, then 402 ('none': unlimited)"),
     "missing_features": (str, "space separated features the plan lacks (403), e.g. send_by_post"),
     "seed": (optional_int, "seed of the fault dice ('none': unrepeatable); restarts the count"),
+    "token_error_style": (
+        str,
+        "how the token endpoint refuses: league (its statuses and {error, message, hint}), "
+        "wrapped (the same as {code, message, meta}) or legacy (401 for all)",
+    ),
+    "revoke_access_on_refresh": (
+        on_off,
+        "on/off: a refresh revokes the access token issued with the used refresh token",
+    ),
 }
 
 
