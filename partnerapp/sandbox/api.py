@@ -1,8 +1,9 @@
 """What every sandbox API view shares: bearer authentication, rate limit, scope, faults.
 
-`endpoint` answers in the provider's order: 405 (method), 401 (token), 429 (budget),
-403 (scope), then the faults of the profile in force (latency, injected 429/500/503),
-then the view; a write that succeeded may still lose its response (faults.py).
+`endpoint` answers in the provider's order: 405 (method, with `Allow`), 401 (token),
+429 (budget), 400 code 11 (scope), then the faults of the profile in force (latency,
+injected 429/500/503), then the view; a write that succeeded may still lose its response
+(faults.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from partnerapp.sandbox.responses import ApiProblem, problem_response
 View = Callable[..., HttpResponse]
 EXPIRED = "Access token is expired"
 REVOKED = "Access token has been revoked"
+# The official wrapper's OAuthServerException::requiredScopesMissing (code 11, HTTP 400).
+SCOPES_MISSING = "Some of the required scopes are missing in the request"
 # The plans that include a feature an owner's profile marks as missing (403 meta.plans).
 FEATURE_PLANS = ["business", "enterprise"]
 
@@ -52,6 +55,17 @@ def authenticate(request: HttpRequest) -> AccessToken:
     return token
 
 
+def scopes_missing(scopes: list[str]) -> ApiProblem:
+    """400 code 11, worded as the wrapper words it (not 403: that is an entity's permission)."""
+    hint = "End user has to generate access token with: [`{}`] scopes included"
+    return ApiProblem(
+        400,
+        SCOPES_MISSING,
+        code=11,
+        meta={"error_type": "required_scopes_missing", "hint": hint.format("` `".join(scopes))},
+    )
+
+
 def endpoint(*, methods: set[str], scope: str | None) -> Callable[[View], View]:
     """Wrap an API view; it finds `sandbox_token`, `sandbox_owner` and `sandbox_profile`
     on the request."""
@@ -72,7 +86,7 @@ def endpoint(*, methods: set[str], scope: str | None) -> Callable[[View], View]:
 
 def _serve(request, view: View, methods, scope, args, kwargs) -> HttpResponse:
     if request.method not in methods:
-        raise ApiProblem(405)
+        raise ApiProblem(405, headers={"Allow": ", ".join(sorted(methods))})
     token = authenticate(request)
     profile = faults.profile_for(token.owner)
     if faults.claim_forced_expiry(profile, token):
@@ -82,7 +96,7 @@ def _serve(request, view: View, methods, scope, args, kwargs) -> HttpResponse:
     if request.sandbox_rate.exceeded:
         raise ApiProblem(429, "Too many requests")
     if scope and scope not in token.scope_list:
-        raise ApiProblem(403)
+        raise scopes_missing([scope])
     request.sandbox_token, request.sandbox_owner = token, token.owner
     request.sandbox_profile = profile
     plan = faults.plan(profile, owner=token.owner, method=request.method)
@@ -104,7 +118,11 @@ def require_feature(profile: FaultProfile, feature: str) -> None:
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
-    """The request's JSON object; 413 when too large, 400 when not a JSON object."""
+    """The request's JSON object; 413 when too large, 400 when not a JSON object.
+
+    `[]` counts as `{}`: the PHP wrapper JSON-encodes empty options (an empty PHP
+    array) as `[]`, and the provider, decoding into PHP arrays, cannot tell them apart.
+    """
     length = int(request.headers.get("Content-Length") or 0)
     if length > settings.SANDBOX_MAX_BODY_BYTES:
         raise ApiProblem(413, "Request entity too large")
@@ -112,6 +130,8 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
         body = json.loads(request.body or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiProblem(400, "The request body is not valid JSON") from exc
+    if body == []:
+        body = {}
     if not isinstance(body, dict):
         raise ApiProblem(400, "The request body must be a JSON object")
     return body

@@ -14,7 +14,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 
 from partnerapp.sandbox.ratelimit import RateState
-from partnerapp.sandbox.responses import error_response
+from partnerapp.sandbox.responses import empty_response, error_response
 
 API_PREFIX = "/sandbox/v2/"
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class ProviderApiMiddleware:
             return self.get_response(request)
         request.sandbox_request_id = str(uuid.uuid4())
         if request.method == "OPTIONS":
-            response = HttpResponse(status=204)
+            response = empty_response(204)
         else:
             response = self._json_errors(self.get_response(request))
         return self._decorate(request, response)

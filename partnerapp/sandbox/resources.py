@@ -19,7 +19,7 @@ from partnerapp.sandbox.representations import (
     owner_json,
     profile_json,
 )
-from partnerapp.sandbox.responses import ApiProblem, item_response
+from partnerapp.sandbox.responses import ApiProblem, empty_response, item_response
 
 CONTACT_LIST = listing.ListSpec(
     filters={
@@ -70,7 +70,7 @@ def contact_item(request: HttpRequest, ids: str) -> HttpResponse:
     owner = request.sandbox_owner
     if request.method == "DELETE":
         contacts.contacts_delete(owner=owner, ids=parse_ids(ids))
-        return HttpResponse(status=NO_CONTENT)
+        return empty_response(NO_CONTENT)
     contact = contacts.contact_get(owner, _single_id(ids))
     if request.method == "PUT":
         contact = contacts.contact_update(contact=contact, body=json_body(request))
@@ -122,7 +122,7 @@ def _item(request: HttpRequest, kind: DocumentKind, ids: str) -> HttpResponse:
     owner = request.sandbox_owner
     if request.method == "DELETE":
         documents.documents_delete(kind=kind, owner=owner, ids=parse_ids(ids))
-        return HttpResponse(status=NO_CONTENT)
+        return empty_response(NO_CONTENT)
     document = documents.document_get(kind, owner, _single_id(ids))
     if request.method == "PUT":
         document = documents.document_update(kind=kind, document=document, body=json_body(request))
@@ -157,7 +157,7 @@ def _email(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpRe
         client=request.sandbox_token.client,
         request_id=request.sandbox_request_id,
     )
-    return HttpResponse(status=NO_CONTENT)
+    return empty_response(NO_CONTENT)
 
 
 def _post(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpResponse:
@@ -171,4 +171,4 @@ def _post(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpRes
         client=request.sandbox_token.client,
         request_id=request.sandbox_request_id,
     )
-    return HttpResponse(status=NO_CONTENT)
+    return empty_response(NO_CONTENT)

@@ -6,7 +6,8 @@ import uuid
 import pytest
 
 from partnerapp.sandbox.models import OutboxEmail
-from tests.sandbox.conftest import API, draft_with_email
+from partnerapp.sandbox.responses import ApiProblem, problem_response
+from tests.sandbox.conftest import API, EMAIL, draft_with_email
 
 
 def patch_json(client, path, body, headers):
@@ -41,15 +42,71 @@ def test_a_wrong_method_is_a_json_405(client, bearer):
     }
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("delete", "/auth/owner", "GET"),
+        ("patch", "/receivables/invoices", "GET, POST"),
+        ("post", "/receivables/invoices/1", "DELETE, GET, PUT"),
+        ("get", "/receivables/invoices/1/send-by-email", "PATCH"),
+    ],
+)
+def test_a_405_names_the_allowed_methods(client, bearer, method, path, allowed):
+    response = getattr(client, method)(API + path, **bearer())
+    assert (response.status_code, response["Allow"]) == (405, allowed)
+
+
+def test_an_empty_answer_has_no_content_type(client, bearer, owner):
+    invoice = draft_with_email(owner)
+    sent = patch_json(
+        client, f"{API}/receivables/invoices/{invoice.pk}/send-by-email", EMAIL, bearer()
+    )
+    preflight = client.options(API + "/auth/owner")
+    for response in (sent, preflight):
+        assert response.status_code == 204 and response.content == b""
+        assert "Content-Type" not in response
+
+
+def test_no_permission_is_a_403_without_body_or_content_type():
+    response = problem_response(ApiProblem(403))
+    assert (response.status_code, response.content) == (403, b"")
+    assert "Content-Type" not in response
+
+
+@pytest.mark.parametrize("action", ["change-status", "send-by-email", "send-by-post"])
+def test_an_empty_json_array_is_an_empty_object(call, owner, action):
+    # the PHP wrapper JSON-encodes empty options as []
+    invoice = draft_with_email(owner)
+    path = f"/receivables/invoices/{invoice.pk}/{action}"
+    as_array = call("PATCH", path, [])
+    as_object = call("PATCH", path, {})
+    assert as_array.status_code == 422
+    assert as_array.json() == as_object.json()
+
+
+def test_a_json_array_with_items_is_still_a_400(call, owner):
+    invoice = draft_with_email(owner)
+    response = call("PATCH", f"/receivables/invoices/{invoice.pk}/change-status", ["S"])
+    assert response.status_code == 400
+
+
 def test_no_token_is_a_401_with_error_type_and_hint(client):
     body = client.get(API + "/auth/owner").json()
     assert body["code"] == 401
     assert body["meta"] == {"error_type": "access_denied", "hint": 'Missing "Authorization" header'}
 
 
-def test_a_missing_scope_is_a_403_without_body(client, bearer):
+def test_a_missing_scope_is_a_400_with_code_11_as_the_wrapper_words_it(client, bearer):
     response = client.get(API + "/receivables/invoices", **bearer(scope="profile"))
-    assert response.status_code == 403 and response.content == b""
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": 11,
+        "message": "Some of the required scopes are missing in the request",
+        "meta": {
+            "error_type": "required_scopes_missing",
+            "hint": "End user has to generate access token with: [`invoice`] scopes included",
+        },
+    }
 
 
 def test_the_list_has_the_pagination_object(client, bearer, owner):

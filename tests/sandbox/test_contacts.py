@@ -105,4 +105,7 @@ def test_another_owners_contact_is_not_found(call, other_owner):
 
 def test_contacts_need_the_contact_scope(client, bearer, owner):
     response = client.get(API + "/contacts", **bearer("profile invoice"))
-    assert response.status_code == 403
+    assert response.status_code == 400
+    assert response.json()["meta"]["hint"] == (
+        "End user has to generate access token with: [`contact`] scopes included"
+    )

@@ -223,7 +223,8 @@ def test_every_kind_is_guarded_by_its_own_scope(client, bearer, owner, kind):
         content_type="application/json",
         **headers,
     )
-    assert response.status_code == 403 and not OutboxEmail.objects.exists()
+    assert response.status_code == 400 and not OutboxEmail.objects.exists()
+    assert response.json()["code"] == 11 and kind.scope in response.json()["meta"]["hint"]
 
 
 def test_an_offer_is_created_with_its_validity(call, owner):

@@ -146,3 +146,50 @@ def test_a_call_with_the_old_access_token_gets_401_once_the_pair_is_refreshed(pe
     assert in_flight.status_code == 401
     assert in_flight.json()["meta"]["hint"] == "Access token has been revoked"
     assert owner_with(peer, fresh["access_token"]).status_code == 200
+
+
+# -- what the PHP wrapper sends ---------------------------------------------------------------
+
+
+@pytest.fixture
+def wrapper_token(sandbox, settings):
+    """A client-credentials token asked for as the wrapper's owner endpoint does: `scope=`."""
+    Client.objects.filter(client_id=settings.SMARTBUSINESS_CLIENT_ID).update(owner=sandbox.owner)
+    response = requests.post(
+        f"{sandbox.api}/auth/access-tokens",
+        json={
+            "grant_type": "client_credentials",
+            "client_id": settings.SMARTBUSINESS_CLIENT_ID,
+            "client_secret": settings.SMARTBUSINESS_CLIENT_SECRET,
+            "scope": "",
+        },
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["access_token"]
+
+
+def test_an_empty_scope_gives_the_wrapper_a_token_for_every_allowed_scope(sandbox, wrapper_token):
+    headers = {"Authorization": f"Bearer {wrapper_token}"}
+    for path in ("/auth/owner", "/contacts?limit=1", "/receivables/invoices?limit=1"):
+        assert requests.get(sandbox.api + path, headers=headers, timeout=10).status_code == 200
+
+
+def test_the_wrappers_empty_options_array_gets_the_field_errors_of_an_empty_object(
+    sandbox, wrapper_token
+):
+    invoice = sandbox.drafts_with_email(1)[0]
+    url = f"{sandbox.api}/receivables/invoices/{invoice}/send-by-email"
+    headers = {"Authorization": f"Bearer {wrapper_token}", "Content-Type": "application/json"}
+    as_array = requests.patch(url, data="[]", headers=headers, timeout=10)
+    as_object = requests.patch(url, data="{}", headers=headers, timeout=10)
+    assert as_array.status_code == 422 and as_array.json() == as_object.json()
+
+
+def test_over_http_an_empty_answer_has_no_content_type_and_a_405_says_allow(sandbox, api):
+    sent = send(sandbox, api, sandbox.drafts_with_email(1)[0])
+    assert sent.status_code == 204 and "Content-Type" not in sent.headers
+    wrong = api.put(f"{sandbox.api}/auth/owner", timeout=10)
+    assert (wrong.status_code, wrong.headers["Allow"]) == (405, "GET")
+    scope = api.get(f"{sandbox.api}/contacts", timeout=10)  # the token has no contact scope
+    assert (scope.status_code, scope.json()["code"]) == (400, 11)
