@@ -1,4 +1,5 @@
-"""The owner's pages at the sandbox provider: home, connected apps, outbox (page and JSON)."""
+"""The owner's pages at the sandbox provider: home (with the account's own API clients),
+connected apps, outbox (page and JSON), faults."""
 
 from __future__ import annotations
 
@@ -22,7 +23,21 @@ def home(request: HttpRequest) -> HttpResponse:
     owner, login = _owner_or_login(request)
     if login:
         return login
-    return render(request, "sandbox/home.html", {"owner": owner})
+    context = {"owner": owner, "clients": services.owner_clients(owner)}
+    return render(request, "sandbox/home.html", context)
+
+
+@require_POST
+def client_create(request: HttpRequest) -> HttpResponse:
+    """A client-credentials client for the account; its secret is on this answer only."""
+    owner, login = _owner_or_login(request)
+    if login:
+        return login
+    client, secret = services.owner_client_create(owner=owner)
+    context = {"owner": owner, "client": client, "secret": secret}
+    response = render(request, "sandbox/client_created.html", context)
+    response["Cache-Control"] = "no-store"  # a secret: not for the back button or a proxy
+    return response
 
 
 def connected_apps(request: HttpRequest) -> HttpResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import string
 from typing import Any
 
 from django.db import transaction
@@ -42,6 +44,41 @@ def client_register(
     client.allowed_scopes = " ".join(scopes or SCOPES)
     client.save()
     return client
+
+
+def owner_client_create(
+    *,
+    owner: Owner,
+    client_id: str | None = None,
+    secret: str | None = None,
+    name: str = "",
+    redirect_uris: list[str] | None = None,
+    scopes: list[str] | None = None,
+) -> tuple[Client, str]:
+    """A client-credentials client acting for the owner's own account (default: every scope).
+
+    Returns the client and its secret: only a digest is stored, so this is the one
+    time anybody sees it. Without an id or secret, fresh ones in the provider's style."""
+    secret = secret or secrets.token_urlsafe(60)
+    client = client_register(
+        client_id=client_id or _new_client_id(),
+        secret=secret,
+        name=name or f"{owner.company_name or owner.email} (own account)",
+        redirect_uris=redirect_uris or [],  # client credentials need none
+        scopes=scopes,
+    )
+    client.owner = owner
+    client.save(update_fields=["owner"])
+    return client, secret
+
+
+def _new_client_id() -> str:
+    alphabet = string.ascii_uppercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(20))  # like T1ZNOB7EO20G3OIB5JR4
+
+
+def owner_clients(owner: Owner) -> QuerySet:
+    return Client.objects.filter(owner=owner).order_by("created", "pk")
 
 
 def outbox_json(email: OutboxEmail) -> dict[str, Any]:

@@ -63,6 +63,7 @@ api = [
 
 owner_pages = [
     path("", pages.home, name="home"),
+    path("api-clients/new/", pages.client_create, name="client_create"),
     path("login/", owner_session.login, name="login"),
     path("logout/", owner_session.logout, name="logout"),
     path("connected-apps/", pages.connected_apps, name="connected_apps"),
