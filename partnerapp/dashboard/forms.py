@@ -8,7 +8,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from partnerapp.jobs import selection
-from partnerapp.jobs.actions import ACTIONS, CHANGE_STATUS, SEND_BY_EMAIL, SEND_BY_POST
+from partnerapp.jobs.actions import (
+    ACTIONS,
+    CHANGE_STATUS,
+    SEND_BY_EMAIL,
+    SEND_BY_POST,
+    missing_scope_message,
+)
 from partnerapp.jobs.services import RECIPIENTS_MAX_CHARS, recipient_addresses
 from partnerapp.smartbusiness.placeholders import PLACEHOLDERS, unknown_placeholders
 
@@ -131,7 +137,6 @@ class IdsField(forms.Field):
 
 
 ACTION_CHOICES = [(key, spec.label[:1].upper() + spec.label[1:]) for key, spec in ACTIONS.items()]
-MISSING_SCOPE = _("This connection lacks the scope %(scope)s — reconnect and grant it.")
 CHANGE_TO_CHOICES = [choice for choice in STATUS_CHOICES if choice[0]]
 SELECTION_CHOICES = [
     ("ids", _("The documents ticked in the invoices browser")),
@@ -141,10 +146,6 @@ RECIPIENT_CHOICES = [
     ("contact", _("The email address of each document's contact")),
     ("override", _("These addresses instead (for every document)")),
 ]
-
-
-def missing_scope_message(scope: str) -> str:
-    return MISSING_SCOPE % {"scope": scope}
 
 
 class ActionSelect(forms.Select):

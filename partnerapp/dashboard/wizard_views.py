@@ -18,10 +18,9 @@ from partnerapp.dashboard.forms import (
     PLACEHOLDER_HELP,
     JobWizardForm,
     SelectionFilterForm,
-    missing_scope_message,
 )
 from partnerapp.jobs import services as jobs
-from partnerapp.jobs.actions import ACTIONS, SEND_BY_EMAIL
+from partnerapp.jobs.actions import ACTIONS, SEND_BY_EMAIL, missing_scope_message
 from partnerapp.jobs.selection import provider_filter
 from partnerapp.smartbusiness.client import DocumentKind
 from partnerapp.smartbusiness.errors import NotFound, SmartBusinessError

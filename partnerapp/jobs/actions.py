@@ -116,6 +116,13 @@ class ActionSpec:
         return before == "DR" and after != "DR"  # a sent draft leaves the draft status
 
 
+def missing_scope_message(scope: str) -> str:
+    """What a person reads when a connection lacks the scope an action needs."""
+    return _("This connection lacks the scope %(scope)s — reconnect and grant it.") % {
+        "scope": scope
+    }
+
+
 def _recipients(item) -> list[Recipient]:
     """One recipient per address; an item holds several when the job overrides them."""
     addresses = [a.strip() for a in item.recipient_email.split(",") if a.strip()]

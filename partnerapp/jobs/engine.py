@@ -34,6 +34,7 @@ from partnerapp.connections.services import (
     connection_call,
 )
 from partnerapp.jobs import ledger, notifications, slots, states
+from partnerapp.jobs.actions import missing_scope_message
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.smartbusiness.errors import (
     ApiError,
@@ -263,9 +264,7 @@ def item_reconcile(job: BatchJob, item: JobItem, *, cause: Exception | None) -> 
 def _failure_sentence(exc: SmartBusinessError, job: BatchJob | None) -> str:
     scope = _missing_scope(exc, job)
     if scope:
-        return _("This connection lacks the scope %(scope)s — reconnect and grant it.") % {
-            "scope": scope
-        }
+        return missing_scope_message(scope)
     fields = "; ".join(f"{e.key}: {e.message}" for e in exc.field_errors)
     status = f"{exc.status} " if exc.status else ""
     return f"{status}{exc.message}" + (f" — {fields}" if fields else "")

@@ -25,9 +25,16 @@ from partnerapp.connections.services import (
     ConnectionUnusable,
 )
 from partnerapp.jobs import ledger, notifications, selection, states
-from partnerapp.jobs.actions import CHANGE_STATUS, SEND_BY_EMAIL, ActionSpec, action_for
+from partnerapp.jobs.actions import (
+    CHANGE_STATUS,
+    SEND_BY_EMAIL,
+    ActionSpec,
+    action_for,
+    missing_scope_message,
+)
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.smartbusiness.errors import (
+    MissingScope,
     ServerError,
     SmartBusinessError,
     TooManyRequests,
@@ -82,10 +89,7 @@ def job_create(
     if not connection.is_usable:
         raise JobInputError(_("Reconnect this account before starting a job."))
     if spec.required_scope not in connection.scope_list:
-        raise JobInputError(
-            _("This connection lacks the scope %(scope)s — reconnect and grant it.")
-            % {"scope": spec.required_scope}
-        )
+        raise JobInputError(missing_scope_message(spec.required_scope))
     _check_selection(selection_spec)
     _check_parameters(spec, parameters)
     with transaction.atomic():
@@ -198,6 +202,10 @@ def job_prepare(*, job_id: int) -> PrepareLater | None:
             error=_("Waiting for SmartBusiness: %(m)s") % {"m": exc.message}
         )
         return PrepareLater(delay=PREPARE_RETRY_DELAY)
+    except MissingScope as exc:
+        message = missing_scope_message(exc.scope or job.spec.required_scope)
+        states.job_move(job, target=Job.FAILED, finished_at=timezone.now(), error=message)
+        return None
     except SmartBusinessError as exc:
         message = _("Could not read the selected documents: %(m)s") % {"m": exc.message}
         states.job_move(job, target=Job.FAILED, finished_at=timezone.now(), error=message)

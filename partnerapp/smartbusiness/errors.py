@@ -7,6 +7,7 @@ errors and the `X-Request-Id` support will ask for.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,7 +120,13 @@ class MissingScope(BadRequest):
 
     @property
     def scope(self) -> str:
-        return str(self.meta.get("hint") or self.meta.get("scope") or "")
+        """The missing scope(s), from the wrapper's hint "…with: [`invoice`] scopes included"
+        (or a bare scope name as hint); empty when the answer does not say."""
+        hint = str(self.meta.get("hint") or self.meta.get("scope") or "")
+        named = re.findall(r"`([a-z_]+)`", hint)
+        if named:
+            return " ".join(named)
+        return hint if re.fullmatch(r"[a-z_]+", hint) else ""
 
 
 # -- the token endpoint's refusals (league/oauth2-server's OAuthServerException) --------------

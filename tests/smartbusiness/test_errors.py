@@ -144,6 +144,14 @@ def test_invalid_grant_is_still_known_by_its_old_name():
 @pytest.mark.parametrize(
     "body",
     [
+        {
+            "code": 11,
+            "message": "Some of the required scopes are missing in the request",
+            "meta": {
+                "error_type": "required_scopes_missing",
+                "hint": "End user has to generate access token with: [`invoice`] scopes included",
+            },
+        },
         {"code": 11, "message": "Required scopes are missing", "meta": {"hint": "invoice"}},
         {"code": 400, "message": "x", "meta": {"error_type": "required_scopes_missing"}},
     ],
@@ -151,6 +159,7 @@ def test_invalid_grant_is_still_known_by_its_old_name():
 def test_a_missing_scope_is_its_own_type(body):
     error = errors.error_from_response(response(400, body))
     assert isinstance(error, errors.MissingScope) and isinstance(error, errors.BadRequest)
+    assert error.scope == ("invoice" if "hint" in body["meta"] else "")
 
 
 def test_a_plain_bad_request_is_not_a_missing_scope():
