@@ -149,7 +149,9 @@ def test_job_create_takes_only_a_bounded_list_of_real_ids(ids):
 
 # Item text comes from the provider through job preparation, which drops NUL characters
 # (PostgreSQL text cannot hold them); everything else goes.
-any_text = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=30)
+any_text = st.text(
+    alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=30
+)
 # Text that looks like a formula where a spreadsheet may start a cell: after whitespace, a
 # line break, a semicolon (Excel in Switzerland splits there) or a quote.
 formula_like_text = st.text(alphabet=st.sampled_from(" \t\r\n\xa0;,\"'=+-@a"), max_size=12)
