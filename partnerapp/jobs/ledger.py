@@ -16,11 +16,13 @@ a finished holder's row and takes a new one, never one that is still in progress
 from __future__ import annotations
 
 from django.db import connection as db_connection
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerapp.jobs import states
+from partnerapp.jobs.actions import CHANGE_STATUS
 from partnerapp.jobs.models import ActionClaim, BatchJob, JobItem
 
 Item = JobItem.State
@@ -117,7 +119,18 @@ def item_lose(*, job: BatchJob, item: JobItem, held: ActionClaim) -> None:
 
 
 def holders_for(job: BatchJob, items: list[JobItem]) -> dict[int, ActionClaim]:
-    """The ledger rows other items hold for these items' documents (for the preview)."""
+    """The ledger rows other items hold for these items' documents that stop this job
+    (for the preview: a resend job is stopped only by what is still in progress)."""
+    resend = bool(job.parameters.get("resend"))
+    return {
+        document_id: row
+        for document_id, row in rows_for(job, items).items()
+        if not _may_retire(row, resend=resend)
+    }
+
+
+def rows_for(job: BatchJob, items: list[JobItem]) -> dict[int, ActionClaim]:
+    """Every active ledger row of another item for these items' document actions."""
     if not items:
         return {}
     first = claim_key(job, items[0])
@@ -129,12 +142,59 @@ def holders_for(job: BatchJob, items: list[JobItem]) -> dict[int, ActionClaim]:
         document_id__in=[item.document_id for item in items],
     ).select_related("item__job")
     wanted = {item.document_id: job.spec.ledger_action(item, job.parameters) for item in items}
-    resend = bool(job.parameters.get("resend"))
+    mine = {item.pk for item in items}
     return {
         row.document_id: row
         for row in rows
-        if row.action == wanted.get(row.document_id) and not _may_retire(row, resend=resend)
+        if row.action == wanted.get(row.document_id) and row.item_id not in mine
     }
+
+
+REFRESH_MAX = 5000  # items re-checked per call; a bigger job is checked again at the claim
+
+
+def skip_held(job: BatchJob) -> int:
+    """Pending items whose document another item holds by now end skipped, naming it.
+
+    Preparation looked once; the preview and the confirm look again, so a job prepared
+    before another one ran says what it will really do. Returns how many were skipped.
+    A resend job is left alone: it retires finished holders at its claims.
+    """
+    if job.parameters.get("resend"):
+        return 0
+    first = claim_key(job, JobItem(document_id=0, document_status=""))
+    held = ActionClaim.objects.filter(
+        active=True,
+        base_url=first["base_url"],
+        account_id=first["account_id"],
+        document=first["document"],
+        document_id=OuterRef("document_id"),
+        action=_action_expression(job),
+    ).exclude(item__job_id=job.pk)
+    pending = job.items.filter(state=Item.PENDING).filter(Exists(held))
+    items = list(pending.order_by("pk")[:REFRESH_MAX])
+    holders = holders_for(job, items)
+    skipped = 0
+    for item in items:
+        claim = holders.get(item.document_id)
+        if claim is not None:
+            skipped += states.item_move(
+                JobItem.objects.filter(pk=item.pk),
+                source=Item.PENDING,
+                target=Item.SKIPPED,
+                outcome=conflict_reason(claim, job),
+                conflict_item=claim.item,
+                finished_at=timezone.now(),
+            )
+    return skipped
+
+
+def _action_expression(job: BatchJob):
+    """`ledger_action` in SQL, per item (a status change's identity holds its from-status)."""
+    if job.spec.operation == CHANGE_STATUS:
+        target = job.parameters.get("status", "")
+        return Concat(Value(f"{CHANGE_STATUS}:"), OuterRef("document_status"), Value(f">{target}"))
+    return Value(job.spec.ledger_action(None, job.parameters))
 
 
 def conflict_reason(held: ActionClaim, job: BatchJob) -> str:

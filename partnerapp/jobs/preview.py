@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Count, Subquery
+
+from partnerapp.jobs import ledger
 from partnerapp.jobs.actions import SEND_BY_EMAIL
-from partnerapp.jobs.models import BatchJob, JobItem
+from partnerapp.jobs.models import ActionClaim, BatchJob, JobItem
 from partnerapp.jobs.services import job_counts, job_eta_seconds
 from partnerapp.smartbusiness.placeholders import expand
 
@@ -21,14 +24,28 @@ class RenderedEmail:
 
 
 @dataclass(frozen=True)
+class Overlap:
+    """Another unfinished job waiting to act on some of the same documents."""
+
+    job: BatchJob | None  # None: another user's job (not theirs to see)
+    count: int
+
+
+@dataclass(frozen=True)
 class Preview:
     counts: dict[str, int]
     emails: list[RenderedEmail]
     skipped: list[JobItem]
     eta_seconds: float | None
+    overlaps: list[Overlap]
+    # A resend job: the documents it acts on again, beside the earlier action's holder.
+    again: list[tuple[JobItem, ActionClaim]]
 
 
 def job_preview(job: BatchJob) -> Preview:
+    """What confirming would do now: documents another job has sent since preparation
+    are skipped first (ledger.skip_held), and unconfirmed overlaps are named."""
+    ledger.skip_held(job)
     counts = job_counts(job)
     pending = job.items.filter(state=JobItem.State.PENDING)
     emails = []
@@ -43,7 +60,47 @@ def job_preview(job: BatchJob) -> Preview:
         emails=emails,
         skipped=skipped,
         eta_seconds=job_eta_seconds(job, counts[JobItem.State.PENDING]),
+        overlaps=overlaps_for(job),
+        again=_again(job, pending),
     )
+
+
+def _again(job: BatchJob, pending) -> list[tuple[JobItem, ActionClaim]]:
+    """For a job told to resend: which documents were done before, and by whom."""
+    if not job.parameters.get("resend"):
+        return []
+    items = list(pending.order_by("pk")[:SKIPPED_SHOWN])
+    earlier = ledger.rows_for(job, items)
+    return [(item, earlier[item.document_id]) for item in items if item.document_id in earlier]
+
+
+UNFINISHED = [BatchJob.Status.DRAFT, BatchJob.Status.QUEUED, BatchJob.Status.RUNNING]
+
+
+def overlaps_for(job: BatchJob) -> list[Overlap]:
+    """Other unfinished jobs (any user) with pending items for this job's pending documents.
+
+    Each document is still acted on once (the ledger); this tells the person before
+    they confirm, e.g. after Back and Continue again made a second job.
+    """
+    mine = job.items.filter(state=JobItem.State.PENDING).values("document_id")
+    rows = (
+        JobItem.objects.filter(
+            state=JobItem.State.PENDING,
+            document_id__in=Subquery(mine),
+            job__action=job.action,
+            job__status__in=[*UNFINISHED, BatchJob.Status.PAUSED],
+            job__connection__base_url=job.connection.base_url,
+            job__connection__account_id=job.connection.account_id,
+        )
+        .exclude(job=job)
+        .values("job_id", "job__user_id")
+        .annotate(n=Count("pk"))
+        .order_by("job_id")
+    )
+    rows = list(rows)
+    jobs = BatchJob.objects.in_bulk([r["job_id"] for r in rows if r["job__user_id"] == job.user_id])
+    return [Overlap(job=jobs.get(r["job_id"]), count=r["n"]) for r in rows]
 
 
 def email_rendered(job: BatchJob, item: JobItem) -> RenderedEmail:

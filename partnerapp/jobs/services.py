@@ -295,6 +295,8 @@ def job_start(*, job: BatchJob) -> bool:
     sources = {Job.DRAFT, Job.PAUSED, Job.DONE}
     if job.status == Job.DRAFT and not job.prepared_at:
         raise JobInputError(_("The job is still reading the selected documents."))
+    if job.status == Job.DRAFT:
+        ledger.skip_held(job)  # what another job did since the preview was shown
     if not states.job_move(job, target=Job.QUEUED, sources=sources, pause_reason="", error=""):
         return False
     job_kick(job=job)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from partnerapp.jobs import engine, ledger, schedules, services
 from partnerapp.jobs.models import ActionClaim, BatchJob, JobItem, Schedule
+from partnerapp.jobs.preview import job_preview
 from partnerapp.sandbox import faults
 from partnerapp.sandbox.seeding import seed_owner
 from tests.conftest import require_postgresql
@@ -169,6 +170,55 @@ def test_the_holders_of_a_preview_are_the_ledger_rows_of_other_items(db):
     draft = JobFactory(connection=connection)
     items = [JobItem(job=draft, document_id=7), JobItem(job=draft, document_id=9)]
     assert set(ledger.holders_for(draft, items)) == {7}
+
+
+def test_a_preview_shown_after_another_job_ran_skips_what_it_did(db):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7, 8])
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    later = JobFactory(connection=connection, prepared_at=timezone.now())
+    for document_id in (7, 8, 9):
+        JobItemFactory(job=later, document_id=document_id)
+    shown = job_preview(later)
+    assert (shown.counts[Item.PENDING], shown.counts[Item.SKIPPED]) == (2, 1)
+    skipped = later.items.get(document_id=7)
+    assert skipped.conflict_item.job_id == first.pk
+    assert [(o.job, o.count) for o in shown.overlaps] == [(first, 1)]  # 8 waits in it too
+
+
+def test_the_confirm_looks_again_too(db):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7])
+    later = JobFactory(connection=connection, prepared_at=timezone.now())
+    JobItemFactory(job=later, document_id=7)
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    services.job_start(job=later)
+    assert later.items.get().state == Item.SKIPPED
+
+
+def test_a_resend_job_shows_the_earlier_send_beside_the_document(db):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7])
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    resend = JobFactory(connection=connection, parameters={**EMAIL, "resend": True})
+    JobItemFactory(job=resend, document_id=7)
+    shown = job_preview(resend)
+    assert shown.counts[Item.PENDING] == 1  # not skipped: a person asked for it
+    [(item, earlier)] = shown.again
+    assert (item.document_id, earlier.item.job_id, earlier.item.state) == (7, first.pk, "sent")
+
+
+def test_the_preview_names_other_unconfirmed_jobs_over_the_same_documents(db):
+    connection = ConnectionFactory()
+    mine = JobFactory(connection=connection, prepared_at=timezone.now())
+    back_and_continue = JobFactory(connection=connection, prepared_at=timezone.now())
+    colleague = ConnectionFactory(account_id=connection.account_id, user=UserFactory())
+    theirs = JobFactory(connection=colleague, prepared_at=timezone.now())
+    for job, documents in ((mine, [7, 8, 9]), (back_and_continue, [7, 8]), (theirs, [9])):
+        for document_id in documents:
+            JobItemFactory(job=job, document_id=document_id)
+    overlaps = job_preview(mine).overlaps
+    assert [(o.job, o.count) for o in overlaps] == [(back_and_continue, 2), (None, 1)]
 
 
 def test_eight_jobs_claiming_at_once_take_each_document_once(transactional_db):
@@ -342,3 +392,26 @@ def test_two_partner_users_on_one_provider_account_email_each_draft_once(
     services.job_start(job=first)
     services.job_start(job=second)
     assert_each_sent_once(sandbox, sandbox.owner, ids, [first, second])
+
+
+def test_the_job_page_shows_the_skips_the_overlaps_and_the_earlier_sends(db, client):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7, 8])
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    later = JobFactory(connection=connection, prepared_at=timezone.now())
+    resend = JobFactory(
+        connection=connection, prepared_at=timezone.now(), parameters={**EMAIL, "resend": True}
+    )
+    for job in (later, resend):
+        for document_id in (7, 8):
+            JobItemFactory(job=job, document_id=document_id)
+    client.force_login(connection.user)
+    page = client.get(f"/jobs/{later.pk}/").content.decode()
+    assert f"Already sent by job #{first.pk} on " in page
+    assert f'href="/jobs/{first.pk}/items/' in page  # the conflict link
+    assert 'data-testid="preview-overlaps"' in page and f'href="/jobs/{first.pk}/"' in page
+    page = client.get(f"/jobs/{resend.pk}/").content.decode()
+    assert 'data-testid="again-list"' in page and f"earlier by job #{first.pk} on " in page
+    outsider = UserFactory()
+    client.force_login(outsider)
+    assert client.get(f"/jobs/{later.pk}/").status_code == 404
