@@ -29,8 +29,11 @@ Item = JobItem.State
 FINISHED = {Item.SENT, Item.UNCERTAIN}  # the holder acted, or may have
 STALE = {Item.FAILED, Item.SKIPPED}  # a holder in these never acted: its row is left over
 
+# One round trip, no savepoint: a row that loses to the partial unique index is simply not
+# inserted (PostgreSQL waits for a concurrent inserter to commit first), and RETURNING
+# says which happened — Django's bulk_create(ignore_conflicts=True) cannot tell.
 INSERT = """
-    INSERT INTO jobs_actionclaim
+    INSERT INTO {table}
         (base_url, account_id, document, document_id, action, item_id, active, created_at)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT DO NOTHING
@@ -74,7 +77,7 @@ def _insert(key: dict, *, item_id: int) -> bool:
     values = [*key.values(), item_id, True, timezone.now()]
     values[-1] = db_connection.ops.adapt_datetimefield_value(values[-1])
     with db_connection.cursor() as cursor:
-        cursor.execute(INSERT, values)
+        cursor.execute(INSERT.format(table=ActionClaim._meta.db_table), values)
         return cursor.fetchone() is not None
 
 
