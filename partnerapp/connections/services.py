@@ -65,13 +65,15 @@ def api_config(
     )
 
 
-class ClientCredentialsRefused(Exception):
+class ClientCredentialsRefused(SmartBusinessError):
     """The provider refused partnerapp's own client id/secret (`invalid_client`).
 
     Not the connection's fault and not the owner's: nothing is marked needs_reauth;
-    the operator must fix SMARTBUSINESS_CLIENT_ID/SECRET. Callers wait and try again.
+    the operator must fix SMARTBUSINESS_CLIENT_ID/SECRET. Callers wait and try again
+    (a view shows it like any provider error; the engine puts the item back).
     """
 
+    transient = True
     RETRY_AFTER = 60.0  # seconds
 
 
@@ -122,7 +124,9 @@ def connection_refresh(
             return connection
     if refused is not None:
         client_refusal_record(connection.base_url, refused)
-        raise ClientCredentialsRefused(client_refused_sentence()) from refused
+        raise ClientCredentialsRefused(
+            client_refused_sentence(), status=refused.status, request_id=refused.request_id
+        ) from refused
     # Outside the lock: the needs_reauth state is committed; now tell whoever listens.
     connection_needs_reauth.send(sender=Connection, connection=dead)
     notifications.needs_reauth_notify(dead)
@@ -527,6 +531,9 @@ def connections_refresh_idle(*, idle_hours: int = 24) -> dict[str, int]:
             outcome["refreshed"] += 1
         except ConnectionUnusable:
             outcome["needs_reauth"] += 1
+        except ClientCredentialsRefused:  # ours, not the connection's: the others fare alike
+            outcome["failed"] += 1
+            break
         except SmartBusinessError as exc:  # transient: try again at the next run
             Connection.objects.filter(pk=connection_id).update(
                 health_checked_at=timezone.now(), last_error=_("Refresh failed: %s") % exc.message

@@ -188,6 +188,10 @@ def test_refused_client_credentials_alert_the_operator_not_the_connection(
     assert "refuses partnerapp's client id" in caplog.text
     client.force_login(partner)
     assert "SMARTBUSINESS_CLIENT_ID" in client.get("/").content.decode()
+    Connection.objects.filter(pk=connection.pk).update(
+        last_refreshed_at=timezone.now() - timedelta(days=2)
+    )
+    assert tasks.refresh_idle_connections() == {"refreshed": 0, "needs_reauth": 0, "failed": 1}
     settings.SMARTBUSINESS_CLIENT_SECRET = secret  # the operator fixed it
     connection_call(connection, lambda api: api.owner())
     assert not ClientRefusal.objects.exists()

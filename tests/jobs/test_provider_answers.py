@@ -94,3 +94,23 @@ def test_an_item_whose_token_lacks_the_scope_fails_with_what_to_do(connect, sand
     assert item.error_detail["code"] == 11
     assert not ActionClaim.objects.filter(active=True).exists()  # nothing happened: free
     assert sandbox.outbox()["count"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refused_partner_credentials_put_the_item_back_and_the_job_waits(
+    connect, sandbox, settings
+):
+    connection = connect()
+    Connection.objects.filter(pk=connection.pk).update(access_token_expires_at=timezone.now())
+    [draft] = sandbox.drafts_with_email(1)
+    job = JobFactory(connection=connection, status=Job.RUNNING, parameters=EMAIL)
+    JobItemFactory(job=job, document_id=draft)
+    settings.SMARTBUSINESS_CLIENT_SECRET = "not-ours"
+    outcome = engine.job_work(job_id=job.pk, seconds=5)
+    assert outcome.more and outcome.delay == 60  # come back later, the job keeps its place
+    item = job.items.get()
+    assert (item.state, item.attempts) == (Item.PENDING, 0)
+    assert "SMARTBUSINESS_CLIENT_SECRET" in item.outcome
+    assert Connection.objects.get(pk=connection.pk).status == Connection.Status.ACTIVE
+    assert BatchJob.objects.get(pk=job.pk).status == Job.RUNNING
+    assert sandbox.outbox()["count"] == 0
