@@ -187,6 +187,26 @@ def job_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     return render(request, "dashboard/job_item.html", context)
 
 
+@login_required
+@require_http_methods(["POST"])
+def job_item_resend(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """Act again on one document another job did, after the person confirmed it."""
+    job = _job(request, pk)
+    item = get_object_or_404(job.items, pk=item_pk)
+    try:
+        moved = jobs.item_resend(
+            job=job, item_pk=item.pk, confirmed=request.POST.get("confirm") == "yes"
+        )
+    except jobs.JobInputError as exc:
+        messages.error(request, str(exc))
+    else:
+        if moved:
+            messages.success(request, _("The document will be acted on again."))
+        else:
+            messages.warning(request, _("Nothing changed: this item cannot be done again."))
+    return redirect("dashboard:job_item", pk=job.pk, item_pk=item.pk)
+
+
 # -- control ----------------------------------------------------------------------------------
 
 

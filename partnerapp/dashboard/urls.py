@@ -20,6 +20,11 @@ urlpatterns = [
     path("jobs/<int:pk>/export.csv", job_views.job_export, name="job_export"),
     path("jobs/<int:pk>/items/", job_views.job_items, name="job_items"),
     path("jobs/<int:pk>/items/<int:item_pk>/", job_views.job_item, name="job_item"),
+    path(
+        "jobs/<int:pk>/items/<int:item_pk>/resend/",
+        job_views.job_item_resend,
+        name="job_item_resend",
+    ),
     path("jobs/<int:pk>/<slug:command>/", job_views.job_control, name="job_control"),
     path("schedules/", schedule_views.schedule_list, name="schedules"),
     path("schedules/new/", schedule_views.schedule_create, name="schedule_create"),

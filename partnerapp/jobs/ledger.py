@@ -9,8 +9,9 @@ the preview honest; the database decides at the claim.
 
 The row stays while its item is sending, sent or uncertain (the action happened or
 may have). It goes when the provider provably did not act (429, 401, a refusal, a
-cancel): `claims_release`. "Resend" is a person's choice: a job with `resend` retires
-a finished holder's row and takes a new one, never one that is still in progress.
+cancel): `claims_release`. "Resend" is a person's choice, for a whole job or one item
+(`item_resend`): it retires a finished holder's row and takes a new one, never one that
+is still in progress.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def claim_take(*, job: BatchJob, item: JobItem) -> ActionClaim | None:
             continue  # released between our insert and our look: try again
         if held.item_id == item.pk:
             return None
-        if not _may_retire(held, resend=bool(job.parameters.get("resend"))):
+        if not _may_retire(held, resend=bool(job.parameters.get("resend")) or item.resend):
             return held
         ActionClaim.objects.filter(pk=held.pk, active=True).update(active=False)
     return _holder(key)
@@ -174,7 +175,7 @@ def skip_held(job: BatchJob) -> int:
         document_id=OuterRef("document_id"),
         action=_action_expression(job),
     ).exclude(item__job_id=job.pk)
-    pending = job.items.filter(state=Item.PENDING).filter(Exists(held))
+    pending = job.items.filter(state=Item.PENDING, resend=False).filter(Exists(held))
     items = list(pending.order_by("pk")[:REFRESH_MAX])
     holders = holders_for(job, items)
     skipped = 0

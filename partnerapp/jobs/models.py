@@ -100,6 +100,8 @@ class JobItem(models.Model):
     conflict_item = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A person chose to act on this document again although another item did (ledger.py).
+    resend = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["pk"]

@@ -364,6 +364,34 @@ def job_resend_uncertain(*, job: BatchJob, confirmed: bool) -> int:
     return _reopen(job, source=Item.UNCERTAIN)
 
 
+def item_resend(*, job: BatchJob, item_pk: int, confirmed: bool) -> bool:
+    """Act again on one document another job already did — a person's explicit choice.
+
+    Only an item skipped for the ledger (it names the item that did it) qualifies; the
+    earlier holder's ledger row is retired at the claim, and only if that one finished.
+    """
+    if not confirmed:
+        raise JobInputError(_("Confirm that the document should be acted on again."))
+    if job.status in {Job.CANCELLED, Job.FAILED}:
+        raise JobInputError(_("This job cannot run again."))
+    with transaction.atomic():
+        items = job.items.filter(pk=item_pk, conflict_item__isnull=False)
+        moved = states.item_move(
+            items,
+            source=Item.SKIPPED,
+            target=Item.PENDING,
+            resend=True,
+            outcome="",
+            finished_at=None,
+            not_before=None,
+        )
+        if moved and job.status == Job.DONE:
+            states.job_move(job, target=Job.QUEUED, finished_at=None)
+        if moved and job.status in {Job.QUEUED, Job.RUNNING}:
+            job_kick(job=job)
+    return bool(moved)
+
+
 def _reopen(job: BatchJob, *, source: str) -> int:
     if job.status in {Job.CANCELLED, Job.FAILED, Job.DRAFT}:
         raise JobInputError(_("This job cannot run again."))

@@ -24,7 +24,7 @@ ITEM_TRANSITIONS: dict[str, set[str]] = {
     Item.FAILED: {Item.PENDING},  # "retry failed items", a person's decision
     Item.UNCERTAIN: {Item.PENDING, Item.SENT},  # resend after confirmation, or proven sent
     Item.SENT: set(),
-    Item.SKIPPED: set(),
+    Item.SKIPPED: {Item.PENDING},  # "do it again" on a document another job did, by a person
 }
 
 JOB_TRANSITIONS: dict[str, set[str]] = {

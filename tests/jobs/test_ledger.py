@@ -415,3 +415,41 @@ def test_the_job_page_shows_the_skips_the_overlaps_and_the_earlier_sends(db, cli
     outsider = UserFactory()
     client.force_login(outsider)
     assert client.get(f"/jobs/{later.pk}/").status_code == 404
+
+
+def test_one_item_may_be_done_again_by_a_persons_explicit_choice(db, client):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7])
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    later = running_job(connection, [7])
+    assert engine.item_claim_next(later) is None
+    lost = later.items.get()
+    client.force_login(connection.user)
+    page = client.get(f"/jobs/{later.pk}/items/{lost.pk}/").content.decode()
+    assert 'data-testid="item-resend"' in page and f"Job #{first.pk} did this on " in page
+    url = f"/jobs/{later.pk}/items/{lost.pk}/resend/"
+    client.post(url)  # not confirmed: nothing changes
+    assert later.items.get().state == Item.SKIPPED
+    client.post(url, {"confirm": "yes"})
+    again = engine.item_claim_next(later)
+    assert again is not None and again.pk == lost.pk and again.resend
+    assert ActionClaim.objects.get(active=True).item_id == lost.pk  # the earlier row retired
+
+
+def test_doing_one_item_again_never_races_a_send_in_progress(db):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7])
+    engine.item_claim_next(first)  # sending right now
+    later = running_job(connection, [7])
+    assert engine.item_claim_next(later) is None
+    services.item_resend(job=later, item_pk=later.items.get().pk, confirmed=True)
+    assert engine.item_claim_next(later) is None
+    assert later.items.get().outcome == f"In progress in job #{first.pk}."
+
+
+def test_only_an_item_skipped_for_the_ledger_may_be_done_again(db):
+    job = running_job(ConnectionFactory(), [7])
+    JobItem.objects.filter(job=job).update(state=Item.SKIPPED, outcome="Not a draft (status P)")
+    assert not services.item_resend(job=job, item_pk=job.items.get().pk, confirmed=True)
+    with pytest.raises(services.JobInputError):
+        services.item_resend(job=job, item_pk=job.items.get().pk, confirmed=False)
