@@ -101,8 +101,10 @@ class BadRequest(ApiError):
     status = 400
 
 
-class Unauthorized(ApiError):
-    status = 401
+class OAuthDetail:
+    """The OAuth error type and hint of a refusal, from either body shape (see `_error_body`)."""
+
+    meta: dict[str, Any]
 
     @property
     def error_type(self) -> str:
@@ -111,6 +113,10 @@ class Unauthorized(ApiError):
     @property
     def hint(self) -> str:
         return str(self.meta.get("hint", ""))
+
+
+class Unauthorized(OAuthDetail, ApiError):
+    status = 401
 
 
 class MissingScope(BadRequest):
@@ -132,16 +138,8 @@ class MissingScope(BadRequest):
 # -- the token endpoint's refusals (league/oauth2-server's OAuthServerException) --------------
 
 
-class TokenRefused(ApiError):
-    """The token endpoint said no. Its `error_type` and `hint` come from either body shape."""
-
-    @property
-    def error_type(self) -> str:
-        return str(self.meta.get("error_type", ""))
-
-    @property
-    def hint(self) -> str:
-        return str(self.meta.get("hint", ""))
+class TokenRefused(OAuthDetail, ApiError):
+    """The token endpoint said no."""
 
 
 class GrantRefused(TokenRefused):

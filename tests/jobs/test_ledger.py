@@ -23,7 +23,8 @@ from partnerapp.sandbox.seeding import seed_owner
 from tests.conftest import require_postgresql
 from tests.factories import UserFactory
 from tests.jobs.factories import ConnectionFactory, JobFactory, JobItemFactory
-from tests.jobs.test_send_job import EMAIL, finished
+from tests.jobs.test_preview import draft_job, prepared
+from tests.jobs.test_send_job import EMAIL, email_job, finished
 from tests.journeys import OWNER_PASSWORD
 from tests.waiting import wait_for
 
@@ -265,23 +266,6 @@ def busy_owner(sandbox):
     return owner
 
 
-def draft_job(user, connection, ids, **fields) -> BatchJob:
-    return services.job_create(
-        user=user,
-        connection=connection,
-        action="invoice.send_by_email",
-        selection_spec={"ids": ids},
-        parameters=EMAIL,
-        **fields,
-    )
-
-
-def prepared(job: BatchJob) -> BatchJob:
-    wait_for(lambda: BatchJob.objects.get(pk=job.pk).prepared_at, message="job prepared")
-    job.refresh_from_db()
-    return job
-
-
 def assert_each_sent_once(sandbox, owner, ids, jobs) -> Counter:
     """Every job done; each draft emailed once; every other item for it skipped, naming
     the item that sent it."""
@@ -318,7 +302,7 @@ def test_two_wizards_confirmed_together_email_each_draft_once(
 def test_a_second_wizard_after_the_first_ran_previews_the_skips(connect, sandbox, partner, worker):
     connection = connect()
     ids = sandbox.drafts_with_email(5)
-    first = prepared(draft_job(partner, connection, ids, auto_start=True))
+    first = email_job(partner, connection, ids)
     assert wait_for(lambda: finished(first), timeout=90) == Job.DONE
     second = prepared(draft_job(partner, connection, ids))
     skipped = second.items.filter(state=Item.SKIPPED)
