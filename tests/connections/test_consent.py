@@ -112,3 +112,18 @@ def test_a_state_older_than_ten_minutes_is_refused(partner_browser, sandbox, set
     page = partner_browser.get(callback)
     assert page.status_code == 400 and "expired" in page.text
     assert not Connection.objects.exists()
+
+
+def test_a_refused_scope_is_explained_with_the_providers_hint():
+    from partnerapp.connections.consent import provider_message
+    from partnerapp.smartbusiness.errors import ScopeRefused
+
+    refused = ScopeRefused(
+        "The requested scope is invalid, unknown, or malformed",
+        status=400,
+        meta={"error_type": "invalid_scope", "hint": "Check the `payroll` scope"},
+        request_id="r-9",
+    )
+    message = provider_message(refused)
+    assert "does not grant the requested access" in message
+    assert "Check the `payroll` scope" in message and "r-9" in message
