@@ -3,7 +3,9 @@
 import pytest
 from django.db import connection as db
 
+from partnerapp.connections.consent import provider_message
 from partnerapp.connections.models import Connection
+from partnerapp.smartbusiness.errors import ScopeRefused
 from tests import journeys
 
 
@@ -115,9 +117,6 @@ def test_a_state_older_than_ten_minutes_is_refused(partner_browser, sandbox, set
 
 
 def test_a_refused_scope_is_explained_with_the_providers_hint():
-    from partnerapp.connections.consent import provider_message
-    from partnerapp.smartbusiness.errors import ScopeRefused
-
     refused = ScopeRefused(
         "The requested scope is invalid, unknown, or malformed",
         status=400,
