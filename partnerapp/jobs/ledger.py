@@ -202,11 +202,15 @@ def _action_expression(job: BatchJob):
 
 
 def conflict_reason(held: ActionClaim, job: BatchJob) -> str:
-    """Why an item was skipped for `held`: a sentence that names the other job.
+    """Why an item was skipped for `held`: a sentence that names the other job."""
+    return conflict_sentence(held.item, job)
+
+
+def conflict_sentence(other: JobItem | None, job: BatchJob) -> str:
+    """The sentence for an item of `job` that another item (`other`) beat to its document.
 
     Another user's job is not named (its number is theirs), only that it happened.
     """
-    other = held.item
     if other is None:
         return _("Already done by an earlier job.")
     values = {"job": other.job_id, "when": _when(other.finished_at)}

@@ -437,3 +437,17 @@ def test_only_an_item_skipped_for_the_ledger_may_be_done_again(db):
     assert not services.item_resend(job=job, item_pk=job.items.get().pk, confirmed=True)
     with pytest.raises(services.JobInputError):
         services.item_resend(job=job, item_pk=job.items.get().pk, confirmed=False)
+
+
+def test_a_ledger_skip_reads_in_the_readers_language_and_as_the_holder_stands_now(db, client):
+    connection = ConnectionFactory()
+    first = running_job(connection, [7])
+    holder = engine.item_claim_next(first)
+    later = running_job(connection, [7])
+    assert engine.item_claim_next(later) is None  # stored: "In progress in job #…"
+    engine._finish(holder, Item.SENT, outcome="")
+    client.force_login(connection.user)
+    client.post("/i18n/setlang/", {"language": "de", "next": "/"})
+    page = client.get(f"/jobs/{later.pk}/").content.decode()
+    assert f"Bereits von Auftrag #{first.pk} am " in page
+    assert "In progress" not in page and "In Bearbeitung" not in page
