@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection as db_connection
+from django.utils import translation
 
 from tests import journeys
 from tests.factories import UserFactory
@@ -44,6 +45,14 @@ def require_real_broker() -> None:
         broker.startswith(("redis://", "amqp://", "pyamqp://")),
         "this test needs a real broker (CELERY_BROKER_URL=redis://… or amqp://…)",
     )
+
+
+@pytest.fixture(autouse=True)
+def _language_reset():
+    """A page asked for in German leaves German active in this thread (LocaleMiddleware
+    activates, nothing deactivates): the next test must start in the default language."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 # -- personas ---------------------------------------------------------------------------
