@@ -14,20 +14,25 @@ from tests.sandbox.conftest import EMAIL
 from tests.sandbox.test_contract import Peer
 
 
-@pytest.fixture
-def api(sandbox, settings):
-    """A requests session with a client-credentials token for the seeded owner's account."""
+def own_account_token(sandbox, settings, *, scope: str) -> requests.Response:
+    """Ask for a client-credentials token for the seeded owner's account, over HTTP."""
     Client.objects.filter(client_id=settings.SMARTBUSINESS_CLIENT_ID).update(owner=sandbox.owner)
-    token = requests.post(
+    return requests.post(
         f"{sandbox.api}/auth/access-tokens",
         json={
             "grant_type": "client_credentials",
             "client_id": settings.SMARTBUSINESS_CLIENT_ID,
             "client_secret": settings.SMARTBUSINESS_CLIENT_SECRET,
-            "scope": "profile invoice",
+            "scope": scope,
         },
         timeout=10,
     )
+
+
+@pytest.fixture
+def api(sandbox, settings):
+    """A requests session with a client-credentials token for the seeded owner's account."""
+    token = own_account_token(sandbox, settings, scope="profile invoice")
     assert token.status_code == 201 and "refresh_token" not in token.json()
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
@@ -154,17 +159,7 @@ def test_a_call_with_the_old_access_token_gets_401_once_the_pair_is_refreshed(pe
 @pytest.fixture
 def wrapper_token(sandbox, settings):
     """A client-credentials token asked for as the wrapper's owner endpoint does: `scope=`."""
-    Client.objects.filter(client_id=settings.SMARTBUSINESS_CLIENT_ID).update(owner=sandbox.owner)
-    response = requests.post(
-        f"{sandbox.api}/auth/access-tokens",
-        json={
-            "grant_type": "client_credentials",
-            "client_id": settings.SMARTBUSINESS_CLIENT_ID,
-            "client_secret": settings.SMARTBUSINESS_CLIENT_SECRET,
-            "scope": "",
-        },
-        timeout=10,
-    )
+    response = own_account_token(sandbox, settings, scope="")
     assert response.status_code == 201, response.text
     return response.json()["access_token"]
 
