@@ -6,7 +6,7 @@ confirmations and letters behave alike. Views parse and call one of these.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -14,6 +14,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from partnerapp.sandbox.configuration import configuration_for_owner
+from partnerapp.sandbox.invoice_fields import check_invoice_dates, invoice_values
 from partnerapp.sandbox.kinds import INVOICE, OFFER, DocumentKind
 from partnerapp.sandbox.models import (
     Client,
@@ -37,7 +39,10 @@ MAX_TOTAL = Decimal(10) ** 10
 
 def documents_of(kind: DocumentKind, owner: Owner) -> QuerySet:
     """What the API shows: deleted documents (status D) are gone for it."""
-    return kind.model.objects.filter(owner=owner).exclude(status="D").select_related("contact")
+    rows = kind.model.objects.filter(owner=owner).exclude(status="D").select_related("contact")
+    if kind is INVOICE:
+        rows = rows.select_related("contact_person", "bank_account", "isr")
+    return rows
 
 
 def document_get(kind: DocumentKind, owner: Owner, document_id: int) -> Document:
@@ -59,7 +64,10 @@ def document_create(
         _check_invoice_limit(owner, profile)  # the plan speaks first, whatever the body
     values = _read(kind, owner, Fields(body))
     document = kind.model(owner=owner, status="DR", **values)
+    if kind is INVOICE:
+        _default_payment_setup(document)
     if kind.priced:
+        _retotal(kind, document)
         return _save_numbered(kind, document, requested=values.get("number"))
     document.save()
     return document
@@ -70,8 +78,8 @@ def document_update(*, kind: DocumentKind, document: Document, body: dict[str, A
     values = _read(kind, document.owner, Fields(body, partial=True), current=document)
     for name, value in values.items():
         setattr(document, name, value)
-    if kind.priced and "currency" in values and document.positions:
-        document.total = document_total(document.positions, document.currency)  # rounding
+    if kind.priced:
+        _retotal(kind, document)  # positions, currency (rounding), VAT or discount changed
     try:
         with transaction.atomic():
             document.save()
@@ -103,14 +111,28 @@ def _read(kind: DocumentKind, owner: Owner, fields: Fields, current=None) -> dic
     else:
         values["title"] = fields.string("title", max_length=200)
         values["content"] = fields.string("content", max_length=100_000)
+    if kind is INVOICE:
+        values.update(invoice_values(fields, owner, contact or getattr(current, "contact", None)))
+        check_invoice_dates(fields, values, current)
     fields.raise_if_any()
-    values = {name: value for name, value in values.items() if value is not None}
-    if kind.priced and "positions" in values:
-        currency = values.get("currency") or getattr(current, "currency", "CHF")
-        values["total"] = document_total(values["positions"], currency)
-        if abs(values["total"]) >= MAX_TOTAL:  # the total column holds 12 digits
-            raise validation_problem([("positions", "The document total is too large.")])
-    return values
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _retotal(kind: DocumentKind, document: Document) -> None:
+    """The total from the positions, and for invoices VAT inclusion and discount; 422
+    when it cannot be stored or a discount takes it below zero."""
+    options = {}
+    if kind is INVOICE:
+        options = {
+            "vat_included": document.vat_included,
+            "discount_rate": document.discount_rate,
+            "discount_type": document.discount_type,
+        }
+    document.total = document_total(document.positions, document.currency, **options)
+    if abs(document.total) >= MAX_TOTAL:  # the total column holds 12 digits
+        raise validation_problem([("positions", "The document total is too large.")])
+    if document.total < 0:
+        raise validation_problem([("discount_rate", "The discount exceeds the total.")])
 
 
 def _priced_values(kind: DocumentKind, fields: Fields) -> dict[str, Any]:
@@ -138,6 +160,15 @@ def _contact(fields: Fields, owner: Owner, current) -> Contact | None:
     elif address_id is not None and address_id != contact.pk:
         fields.error("contact_address_id", "The address does not belong to the contact.")
     return contact
+
+
+def _default_payment_setup(invoice) -> None:
+    """A new invoice is paid to the owner's default account and QR set-up unless it names one."""
+    account, isr = configuration_for_owner(invoice.owner)
+    if invoice.bank_account_id is None:
+        invoice.bank_account = account
+    if invoice.isr_id is None:
+        invoice.isr = isr
 
 
 def _check_invoice_limit(owner: Owner, profile: FaultProfile) -> None:
@@ -180,13 +211,24 @@ def next_number(kind: DocumentKind, owner: Owner, day: date) -> str:
     return f"{kind.number_prefix}-{day.year}-{sequence:05d}"
 
 
-def document_total(lines: list[dict[str, Any]], currency: str) -> Decimal:
-    """Sum of the normal positions plus their VAT; CHF rounded to 5 Rappen."""
+def document_total(
+    lines: list[dict[str, Any]],
+    currency: str,
+    *,
+    vat_included: bool = False,
+    discount_rate: Decimal = Decimal(0),
+    discount_type: str = "P",
+) -> Decimal:
+    """Sum of the normal positions plus their VAT (unless the prices include it), less
+    the document's discount (percent or amount); CHF rounded to 5 Rappen."""
     total = Decimal(0)
     for line in lines:
         if line["type"] == "N":
             amount = Decimal(str(line["total"]))
-            total += amount + amount * Decimal(str(line["vat"])) / 100
+            vat = 0 if vat_included else amount * Decimal(str(line["vat"])) / 100
+            total += amount + vat
+    discount = Decimal(str(discount_rate))
+    total -= discount if discount_type == "A" else total * discount / 100
     step = Decimal("0.05") if currency == "CHF" else Decimal("0.01")
     return (total / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
 
@@ -194,11 +236,17 @@ def document_total(lines: list[dict[str, Any]], currency: str) -> Decimal:
 # -- the PATCH actions --------------------------------------------------------------------------
 
 
-def document_change_status(*, kind: DocumentKind, document: Document, status: str) -> Document:
+def document_change_status(
+    *, kind: DocumentKind, document: Document, status: str, when: datetime | None = None
+) -> Document:
+    """Set the status as of `when` (the body's `date_time`; default now). An invoice set
+    to paid counts as paid in full on that day."""
     document.status = status
-    fields = ["status"]
+    document.status_changed = when or timezone.now()
+    fields = ["status", "status_changed"]
     if kind is INVOICE and status == "P":
-        document.total_paid, document.paid_date = document.total, timezone.localdate()
+        document.total_paid = document.total
+        document.paid_date = timezone.localdate(document.status_changed)
         fields += ["total_paid", "paid_date"]
     document.save(update_fields=fields)
     return document

@@ -57,13 +57,25 @@ PRICED_SORTS = {
 }
 PRICED_SEARCH = ("number", "contact__name", "contact__email", "notes", "period_text")
 WITHS = frozenset({"contact", "contact_address", "positions"})
+# The reference's invoice GET schema has these objects too (invoice_extras.py).
+INVOICE_WITHS = WITHS | {
+    "contact_person",
+    "contact_prepage_address",
+    "bank_account",
+    "isr",
+    "custom_fields",
+    "texts",
+    "free_texts",
+    "workflow",
+    "permissions",
+}
 
 
-def _priced_listing(**extra: str) -> listing.ListSpec:
+def _priced_listing(withs: frozenset[str] = WITHS, **extra: str) -> listing.ListSpec:
     return listing.ListSpec(
         filters={**PRICED_FILTERS, **extra},
         sorts={**PRICED_SORTS, **extra},
-        withs=WITHS,
+        withs=withs,
         search=PRICED_SEARCH,
         default_sort="-number",
     )
@@ -89,7 +101,7 @@ INVOICE = DocumentKind(
         "D": "deleted",
     },
     number_prefix="RE",
-    listing=_priced_listing(due="due"),
+    listing=_priced_listing(INVOICE_WITHS, due="due", total_paid="total_paid"),
     receipt=True,
 )
 OFFER = DocumentKind(

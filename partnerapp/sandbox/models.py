@@ -12,6 +12,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from partnerapp.sandbox.references import invoice_reference
+
 SCOPES = {
     "profile": "See your name and company profile",
     "contact": "Read and change your contacts",
@@ -187,6 +189,104 @@ class Contact(models.Model):
         return self.name
 
 
+class Person(models.Model):
+    """A contact's person (a company's clerk): what `contact_person_id` points at."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="people")
+    default = models.BooleanField(default=False)
+    gender = models.CharField(max_length=1, default="F")
+    name = models.CharField(max_length=100)
+    surname = models.CharField(max_length=100)
+    email = models.CharField(max_length=254, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    department = models.CharField(max_length=100, blank=True)
+    salutation = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.surname}"
+
+
+class BankAccount(models.Model):
+    """An owner's bank account (configuration): invoices name one as `bank_account_id`."""
+
+    owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="bank_accounts")
+    default = models.BooleanField(default=False)
+    description = models.CharField(max_length=200, blank=True)
+    bank_name = models.CharField(max_length=200)
+    number = models.CharField(max_length=40, blank=True)
+    iban = models.CharField(max_length=34)
+    bic = models.CharField(max_length=11, blank=True)
+    post_account = models.CharField(max_length=20, blank=True)
+
+    def __str__(self) -> str:
+        return self.iban
+
+
+class Isr(models.Model):
+    """An owner's inpayment slip set-up (ISR/QR): its QR-IBAN receives QR-referenced payments."""
+
+    TYPES = [("ISR", "orange slip"), ("ISR+", "orange slip plus"), ("RIS", "red slip")]
+
+    owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="isrs")
+    default = models.BooleanField(default=False)
+    type = models.CharField(max_length=4, choices=TYPES, default="ISR")
+    position = models.CharField(max_length=1, default="A")
+    name = models.CharField(max_length=200, blank=True)
+    bank_name = models.CharField(max_length=200)
+    bank_address = models.CharField(max_length=200, blank=True)
+    recipient_name = models.CharField(max_length=200)
+    recipient_addition = models.CharField(max_length=200, blank=True)
+    recipient_street = models.CharField(max_length=200, blank=True)
+    recipient_city = models.CharField(max_length=200, blank=True)
+    delivery_number = models.CharField(max_length=20, blank=True)
+    iban = models.CharField(max_length=34)  # a QR-IBAN
+    subscriber_number = models.CharField(max_length=20, blank=True)
+
+    def __str__(self) -> str:
+        return self.iban
+
+
+class Unit(models.Model):
+    """A unit positions are counted in. The system units (owner None) are everyone's."""
+
+    SCOPES = [("s", "service"), ("p", "product"), ("a", "all")]
+
+    owner = models.ForeignKey(Owner, null=True, blank=True, on_delete=models.CASCADE)
+    name = models.CharField(max_length=50)
+    scope = models.CharField(max_length=1, choices=SCOPES, default="a")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def custom(self) -> bool:
+        return self.owner_id is not None
+
+
+class CatalogItem(models.Model):
+    """A product (P) or service (S) of the owner's catalog."""
+
+    TYPES = [("P", "product"), ("S", "service")]
+
+    owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="catalog_items")
+    type = models.CharField(max_length=1, choices=TYPES)
+    number = models.CharField(max_length=50)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    including_vat = models.BooleanField(default=False)
+    vat = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    price_purchase = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    inventory_available = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    default_amount = models.PositiveIntegerField(default=1)
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Document(models.Model):
     """What every kind of document shares. Each kind has its own table and its own ids,
     as at the provider; `kinds.py` describes how the API serves each one.
@@ -201,6 +301,8 @@ class Document(models.Model):
     date = models.DateField()
     language = models.CharField(max_length=2, default="de")
     status = models.CharField(max_length=2, default="DR")
+    # When the status last changed through change-status (its `date_time`, else the call's).
+    status_changed = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created = models.DateTimeField(default=timezone.now)
 
@@ -231,12 +333,75 @@ class PricedDocument(Document):
 
 
 class Invoice(PricedDocument):
+    DISCOUNT_TYPES = [("A", "amount"), ("P", "percent")]
+    ISR_POSITIONS = [("A", "additional page"), ("F", "first page"), ("L", "last page")]
+
     due = models.DateField()
     total_paid = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     paid_date = models.DateField(null=True, blank=True)
+    # The status payments lifted the invoice from, restored when they are all deleted.
+    unpaid_status = models.CharField(max_length=2, blank=True)
+    vat_included = models.BooleanField(default=False)
+    discount_rate = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    discount_type = models.CharField(max_length=1, choices=DISCOUNT_TYPES, default="P")
+    period_from = models.DateField(null=True, blank=True)
+    period_to = models.DateField(null=True, blank=True)
+    cash_discount_rate = models.PositiveSmallIntegerField(default=0)
+    cash_discount_date = models.DateField(null=True, blank=True)
+    contact_person = models.ForeignKey(
+        "Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    bank_account = models.ForeignKey(
+        "BankAccount", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    isr = models.ForeignKey(
+        "Isr", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    isr_position = models.CharField(max_length=1, choices=ISR_POSITIONS, default="A")
 
     class Meta(PricedDocument.Meta):
         pass
+
+    @property
+    def isr_reference_number(self) -> str:
+        """The invoice's 27-digit QR reference (derived, so every invoice has one)."""
+        return invoice_reference(self.owner_id, self.pk) if self.pk else ""
+
+    @property
+    def open_amount(self):
+        return max(self.total - self.total_paid, 0)
+
+
+class Payment(models.Model):
+    """A payment recorded on an invoice; its amount counts towards `total_paid`."""
+
+    TYPES = [
+        ("N", "normal"),
+        ("C", "cash discount"),
+        ("D", "rounding difference"),
+        ("W", "write-off"),
+    ]
+    CHANNELS = [
+        ("T", "bank transfer"),
+        ("C", "cash"),
+        ("PP", "PayPal"),
+        ("PF", "PostFinance"),
+        ("CC", "credit card"),
+        ("PR", "Payrexx"),
+        ("SC", "Smartcommerce"),
+    ]
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payments")
+    type = models.CharField(max_length=1, choices=TYPES)
+    channel = models.CharField(max_length=2, choices=CHANNELS, default="T")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    date = models.DateField()
+    notes = models.TextField(blank=True)
+    request_id = models.CharField(max_length=36, blank=True)  # "" for seeded payments
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.amount} on invoice {self.invoice_id}"
 
 
 class Offer(PricedDocument):

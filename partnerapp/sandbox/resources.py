@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from partnerapp.sandbox import contacts, documents, listing, pdf, validation
+from partnerapp.sandbox import contacts, documents, listing, pdf, preview, validation
 from partnerapp.sandbox.api import endpoint, json_body, parse_ids, require_feature
 from partnerapp.sandbox.kinds import DocumentKind
 from partnerapp.sandbox.representations import (
@@ -97,6 +97,7 @@ def document_views(kind: DocumentKind) -> dict[str, Callable[..., HttpResponse]]
         "list": guarded(lambda request: _collection(request, kind)),
         "item": item(lambda request, ids: _item(request, kind, ids)),
         "pdf": read(lambda request, document_id: _pdf(request, kind, document_id)),
+        "preview": read(lambda request, document_id: _preview(request, kind, document_id)),
         "change_status": action(lambda request, document_id: _status(request, kind, document_id)),
         "send_by_email": action(lambda request, document_id: _email(request, kind, document_id)),
         "send_by_post": action(lambda request, document_id: _post(request, kind, document_id)),
@@ -138,11 +139,19 @@ def _pdf(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpResp
     return response
 
 
+def _preview(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpResponse:
+    document = documents.document_get(kind, request.sandbox_owner, document_id)
+    _, size = preview.parse(request)
+    return HttpResponse(preview.render(kind, document, size=size), content_type="image/png")
+
+
 def _status(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpResponse:
     body = json_body(request)
     document = documents.document_get(kind, request.sandbox_owner, document_id)
-    status = validation.status_action(body, kind.statuses)
-    changed = documents.document_change_status(kind=kind, document=document, status=status)
+    status, when = validation.status_action(body, kind.statuses)
+    changed = documents.document_change_status(
+        kind=kind, document=document, status=status, when=when
+    )
     return item_response(document_json(kind, changed))
 
 

@@ -17,15 +17,21 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
+from partnerapp.sandbox.configuration import configuration_for_owner, system_units
 from partnerapp.sandbox.documents import document_total
 from partnerapp.sandbox.models import (
+    BankAccount,
+    CatalogItem,
     Contact,
     DeliveryNote,
     Invoice,
+    Isr,
     Letter,
     Offer,
     OrderConfirmation,
     Owner,
+    Payment,
+    Person,
 )
 from partnerapp.sandbox.placeholders import DEFAULT_SALUTATIONS
 
@@ -238,7 +244,18 @@ def _priced(rng: random.Random, contact: Contact, today: date, *, max_age: int) 
     }
 
 
-def _invoice(rng: random.Random, contact: Contact, number: int, today: date) -> Invoice:
+@dataclass(frozen=True)
+class Setup:
+    """What every seeded invoice refers to: the owner's bank account and QR set-up."""
+
+    bank_account: BankAccount
+    isr: Isr
+    people: dict[int, Person]  # contact id → its default person
+
+
+def _invoice(
+    rng: random.Random, contact: Contact, number: int, today: date, setup: Setup
+) -> Invoice:
     status = _pick(rng, STATUS_WEIGHTS)
     values = _priced(rng, contact, today, max_age=10 if status == "DR" else 120)
     total = values["total"]
@@ -248,9 +265,96 @@ def _invoice(rng: random.Random, contact: Contact, number: int, today: date) -> 
         number=f"RE-{values['date'].year}-{number:05d}",
         due=values["date"] + timedelta(days=30),
         total_paid=paid,
-        paid_date=values["date"] + timedelta(days=20) if status == "P" else None,
+        paid_date=_paid_day(values["date"], today) if status == "P" else None,
+        unpaid_status="S" if paid else "",
         status=status,
+        contact_person=setup.people.get(contact.pk),
+        bank_account=setup.bank_account,
+        isr=setup.isr,
     )
+
+
+def _paid_day(issued: date, today: date) -> date:
+    return min(issued + timedelta(days=20), today)
+
+
+def _payments(invoices: list[Invoice], today: date) -> list[Payment]:
+    """The payment behind each seeded paid or partially paid invoice."""
+    return [
+        Payment(
+            invoice=invoice,
+            type="N",
+            channel="T",
+            amount=invoice.total_paid,
+            date=_paid_day(invoice.date, today),
+        )
+        for invoice in invoices
+        if invoice.total_paid > 0
+    ]
+
+
+PEOPLE_DEPARTMENTS = ["Buchhaltung", "Einkauf", "Geschäftsleitung", "Administration"]
+
+
+def _people(seed: int, owner: Owner, contacts: list[Contact]) -> dict[int, Person]:
+    """One person per company contact (its own dice: the other seeded data stays as it was)."""
+    rng = random.Random(f"{seed}:{owner.email}:people")
+    people = []
+    for contact in contacts:
+        if contact.type != "C":
+            continue
+        gender = rng.choice("MF")
+        first = rng.choice(FIRST_NAMES[contact.language])
+        last = rng.choice(LAST_NAMES[contact.language])
+        domain = contact.email.partition("@")[2]
+        people.append(
+            Person(
+                contact=contact,
+                default=True,
+                gender=gender,
+                name=first,
+                surname=last,
+                email=f"{slug(first)}.{slug(last)}@{domain}" if domain else "",
+                department=rng.choice(PEOPLE_DEPARTMENTS),
+                salutation=SALUTATIONS[contact.language][gender].format(last=last),
+            )
+        )
+    return {person.contact_id: person for person in Person.objects.bulk_create(people)}
+
+
+CATALOG_PRODUCTS = [("Montagematerial", 45.5, 2), ("Kabelsatz", 19.9, 2), ("Leuchte LED", 89.0, 2)]
+
+
+def _catalog(owner: Owner) -> None:
+    """The owner's services (the ones invoices bill) and a few products."""
+    units = {unit.pk: unit for unit in system_units()}
+    items = [
+        CatalogItem(
+            owner=owner,
+            type="S",
+            number=f"S-{n:03d}",
+            name=name,
+            price=price,
+            vat=8.1,
+            unit=units[1],
+        )
+        for n, (name, price) in enumerate(SERVICES["de"], start=1)
+    ]
+    items += [
+        CatalogItem(
+            owner=owner,
+            type="P",
+            number=f"P-{n:03d}",
+            name=name,
+            price=price,
+            vat=8.1,
+            unit=units[unit],
+            price_purchase=round(price * 0.6, 2),
+            inventory_available=10 * n,
+        )
+        for n, (name, price, unit) in enumerate(CATALOG_PRODUCTS, start=1)
+    ]
+    CatalogItem.objects.bulk_create(items)
 
 
 def _other(model: type, rng: random.Random, contact: Contact, number: int, today: date):
@@ -306,10 +410,13 @@ def seed_owner(
     contacts = Contact.objects.bulk_create(
         [_contact(rng, owner, n) for n in range(1, contact_count + 1)]
     )
-    Invoice.objects.bulk_create(
-        [_invoice(rng, rng.choice(contacts), n, today) for n in range(1, invoices + 1)],
+    setup = Setup(*configuration_for_owner(owner), people=_people(seed, owner, contacts))
+    _catalog(owner)
+    created = Invoice.objects.bulk_create(
+        [_invoice(rng, rng.choice(contacts), n, today, setup) for n in range(1, invoices + 1)],
         batch_size=1000,
     )
+    Payment.objects.bulk_create(_payments(created, today), batch_size=1000)
     others = max(2, invoices // 10) if other_documents is None else other_documents
     for model in OTHER_STATUSES:
         model.objects.bulk_create(

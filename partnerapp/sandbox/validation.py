@@ -6,12 +6,14 @@ at the first; `raise_if_any()` turns them into the 422 with `meta.errors`.
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 
 from partnerapp.sandbox.responses import validation_problem
 
@@ -22,6 +24,9 @@ SENDERS = ("CO", "U", "S", "CE")
 POSITION_TYPES = ("N", "T", "PB", "H", "SI", "SNI")
 NUMBER_LIMIT = Decimal(10) ** 9
 INTEGER_LIMIT = 2**63
+PAYMENT_TYPES = ("N", "C", "D", "W")
+PAYMENT_CHANNELS = ("T", "C", "PP", "PF", "CC", "PR", "SC")
+DATETIME_PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 class Fields:
@@ -125,6 +130,33 @@ class Fields:
         self.error(key, "This value is not a valid date (YYYY-MM-DD).")
         return None
 
+    def datetime(self, key: str, *, required=False) -> datetime | None:
+        """ "Y-m-d H:i:s" (PHP's date format), read in the sandbox's time zone."""
+        if not self._present(key, required):
+            return None
+        value = self.body[key]
+        try:
+            if isinstance(value, str) and DATETIME_PATTERN.fullmatch(value):
+                parsed = datetime.strptime(value, "%Y-%m-%d %H:%M:%S")  # noqa: DTZ007
+                return timezone.make_aware(parsed)
+        except ValueError:
+            pass
+        self.error(key, "This value is not a valid datetime (Y-m-d H:i:s).")
+        return None
+
+    def amount(self, key: str, *, required=False) -> Decimal | None:
+        """A positive amount with at most two decimals (Rappen, cents)."""
+        value = self.number(key, required=required)
+        if value is None:
+            return None
+        if value <= 0:
+            self.error(key, "This value should be greater than 0.")
+        elif value != value.quantize(Decimal("0.01")):
+            self.error(key, "This value should have at most 2 decimals.")
+        else:
+            return value
+        return None
+
     def email(self, key: str, *, required=False, blank=True) -> str | None:
         value = self.string(key, required=required, max_length=254, blank=blank)
         if value:
@@ -208,12 +240,29 @@ def post_action(body: dict[str, Any]) -> dict[str, str]:
     return values
 
 
-def status_action(body: dict[str, Any], statuses: dict[str, str]) -> str:
+def status_action(body: dict[str, Any], statuses: dict[str, str]) -> tuple[str, datetime | None]:
+    """(status, date_time): `date_time` as the provider writes it, "Y-m-d H:i:s"."""
     fields = Fields(body)
     status = fields.choice("status", tuple(statuses), required=True)
-    fields.string("date_time", max_length=19)
+    when = fields.datetime("date_time")
     fields.raise_if_any()
-    return status
+    return status, when
+
+
+def payment(body: dict[str, Any]) -> dict[str, Any]:
+    """The valid payment POST body (type, channel, amount, date, notes), or a 422."""
+    fields = Fields(body)
+    values = {
+        "type": fields.choice("type", PAYMENT_TYPES, required=True),
+        "channel": fields.choice("channel", PAYMENT_CHANNELS) or "T",
+        "amount": fields.amount("amount", required=True),
+        "date": fields.date("date", required=True),
+        "notes": fields.string("notes", max_length=1000) or "",
+    }
+    if values["date"] and values["date"] > timezone.localdate():
+        fields.error("date", "The payment date cannot be in the future.")
+    fields.raise_if_any()
+    return values
 
 
 # -- positions ----------------------------------------------------------------------------
@@ -258,3 +307,13 @@ def _position(fields: Fields) -> dict[str, Any]:
         "total": float(round(line, 2)) if normal else 0.0,
         "show_only_total": bool(fields.boolean("show_only_total")),
     }
+
+
+def payment_notes(body: dict[str, Any]) -> str | None:
+    """A payment PUT: only `notes` may change (the reference's DocumentInvoicePaymentPUT)."""
+    fields = Fields(body)
+    notes = fields.string("notes", max_length=1000)
+    for key in sorted(set(body) - {"notes"}):
+        fields.error(key, "This field cannot be changed.")
+    fields.raise_if_any()
+    return notes

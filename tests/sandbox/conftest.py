@@ -132,7 +132,9 @@ def bearer(token_pair):
     return _bearer
 
 
-ALL_SCOPES = "profile contact letter invoice offer delivery_note order_confirmation"
+ALL_SCOPES = (
+    "profile contact letter invoice offer delivery_note order_confirmation catalog configuration"
+)
 
 
 @pytest.fixture
