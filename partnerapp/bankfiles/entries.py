@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -88,7 +88,7 @@ class BankFile:
     entries: tuple[BankEntry, ...]
     ignored: tuple[IgnoredEntry, ...] = ()
     filename: str = ""
-    accounts: tuple[str, ...] = field(default=())
+    accounts: tuple[str, ...] = ()
 
 
 def amount_text(amount: Decimal) -> str:
