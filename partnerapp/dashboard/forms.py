@@ -8,36 +8,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from partnerapp.jobs import selection
-from partnerapp.jobs.actions import (
-    ACTIONS,
-    CHANGE_STATUS,
-    SEND_BY_EMAIL,
-    SEND_BY_POST,
-    missing_scope_message,
-)
-from partnerapp.jobs.services import RECIPIENTS_MAX_CHARS, recipient_addresses
-from partnerapp.smartbusiness.placeholders import PLACEHOLDERS, unknown_placeholders
+from partnerapp.jobs.operations import OPERATIONS, operation_choices, parameter_fields
+from partnerapp.jobs.operations.texts import SHIPPED
+from partnerapp.smartbusiness.describe import missing_scope_message
+from partnerapp.smartbusiness.placeholders import PLACEHOLDERS
+from partnerapp.smartbusiness.vocabulary import status_choices
 
-STATUS_CHOICES = [
-    ("", _("All statuses")),
-    ("DR", _("Draft")),
-    ("S", _("Sent")),
-    ("P", _("Paid")),
-    ("PP", _("Partially paid")),
-    ("R1", _("1st reminder")),
-    ("R2", _("2nd reminder")),
-    ("R3", _("3rd reminder")),
-    ("R", _("Reminder")),
-    ("DC", _("Debt collection")),
-    ("C", _("Cancelled")),
-]
-SENDER_CHOICES = [
-    ("", _("Company default")),
-    ("CO", _("Company email")),
-    ("U", _("Your user email")),
-    ("S", _("Company SMTP")),
-    ("CE", _("Central no-reply address")),
-]
+STATUS_CHOICES = status_choices(empty=_("All statuses"))
 SORT_CHOICES = [
     ("-number", _("Number, newest first")),
     ("number", _("Number, oldest first")),
@@ -51,13 +28,7 @@ SORT_CHOICES = [
     ("-status", _("Status, Z to A")),
 ]
 PER_PAGE_CHOICES = [("25", "25"), ("50", "50"), ("100", "100"), ("200", "200")]
-DEFAULT_SUBJECT = _("Invoice {INVOICENO}")
-DEFAULT_BODY = _(
-    "{SALUTATION}\n\n"
-    "Please find attached our invoice {INVOICENO} of {DATE} for {INVOICEAMOUNT}, "
-    "payable by {DATEDUE}.\n\n"
-    "Kind regards\n{CREATORNAME}"
-)
+DEFAULT_SUBJECT, DEFAULT_BODY = SHIPPED["invoice"]
 PLACEHOLDER_HELP = [
     ("{INVOICENO}", _("the document number")),
     ("{CUSTOMERNO}", _("the customer number")),
@@ -71,6 +42,10 @@ PLACEHOLDER_HELP = [
     ("{CREATORNAME}", _("the account owner's name")),
 ]
 assert [code for code, _help in PLACEHOLDER_HELP] == list(PLACEHOLDERS)
+OWN_PLACEHOLDER_HELP = [
+    ("{OPENAMOUNT}", _("the open amount (total less what was paid)")),
+    ("{DAYSOVERDUE}", _("days since the due date")),
+]
 
 
 # <input type=date> speaks ISO dates in every language; parsing accepts ISO everywhere too.
@@ -136,15 +111,9 @@ class IdsField(forms.Field):
         return list(dict.fromkeys(ids))
 
 
-ACTION_CHOICES = [(key, spec.label[:1].upper() + spec.label[1:]) for key, spec in ACTIONS.items()]
-CHANGE_TO_CHOICES = [choice for choice in STATUS_CHOICES if choice[0]]
 SELECTION_CHOICES = [
     ("ids", _("The documents ticked in the invoices browser")),
     ("filter", _("Every document matching the filter below")),
-]
-RECIPIENT_CHOICES = [
-    ("contact", _("The email address of each document's contact")),
-    ("override", _("These addresses instead (for every document)")),
 ]
 
 
@@ -163,12 +132,14 @@ class ActionSelect(forms.Select):
 
 
 class JobWizardForm(SelectionFilterForm):
-    """Everything a new job needs; only the fields of the chosen action are validated.
+    """Everything a new job needs: the action, the documents, and the fields of every
+    operation's parameters form (`jobs/operations/`), of which only the chosen
+    operation's are validated — by that operation's own form.
 
     Actions whose scope the connection was not granted are shown disabled, and refused
     when posted all the same."""
 
-    action = forms.ChoiceField(label=_("Action"), choices=ACTION_CHOICES, widget=ActionSelect)
+    action = forms.ChoiceField(label=_("Action"), widget=ActionSelect)
     selection = forms.ChoiceField(
         label=_("Documents"), choices=SELECTION_CHOICES, widget=forms.RadioSelect, initial="filter"
     )
@@ -176,48 +147,17 @@ class JobWizardForm(SelectionFilterForm):
     contact_id = forms.IntegerField(
         label=_("Contact id"), required=False, min_value=1, max_value=2**63 - 1
     )
-    subject = forms.CharField(
-        label=_("Subject"), required=False, max_length=255, initial=DEFAULT_SUBJECT
-    )
-    body = forms.CharField(
-        label=_("Message"),
-        required=False,
-        max_length=10000,
-        widget=forms.Textarea(attrs={"rows": 8}),
-        initial=DEFAULT_BODY,
-    )
-    sender = forms.ChoiceField(label=_("From"), choices=SENDER_CHOICES, required=False)
-    receipt = forms.BooleanField(label=_("Send a receipt instead of the invoice"), required=False)
-    recipients = forms.ChoiceField(
-        label=_("Recipients"),
-        choices=RECIPIENT_CHOICES,
-        widget=forms.RadioSelect,
-        initial="contact",
-    )
-    recipient_override = forms.CharField(
-        label=_("Override addresses"),
-        required=False,
-        max_length=1000,
-        help_text=_("Separate several addresses with commas."),
-        widget=forms.TextInput(attrs={"inputmode": "email", "autocomplete": "off"}),
-    )
-    color = forms.BooleanField(label=_("Print in colour"), required=False)
-    duplex = forms.BooleanField(label=_("Print on both sides"), required=False)
-    priority = forms.BooleanField(label=_("Priority mail (A-Post)"), required=False)
-    new_status = forms.ChoiceField(
-        label=_("New status"), choices=[("", "—"), *CHANGE_TO_CHOICES], required=False
-    )
-    resend = forms.BooleanField(
-        label=_("Resend: also act on documents that were already sent"), required=False
-    )
 
     def __init__(self, *args, granted_scopes: Iterable[str], **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["action"].choices = operation_choices()
+        for name, field in parameter_fields().items():
+            self.fields.setdefault(name, field)
         granted = set(granted_scopes)
         self.missing_scopes = {
-            key: spec.required_scope
-            for key, spec in ACTIONS.items()
-            if spec.required_scope not in granted
+            key: op.required_scope
+            for key, op in OPERATIONS.items()
+            if op.required_scope not in granted
         }
         self.fields["action"].widget.unavailable = {
             key: missing_scope_message(scope) for key, scope in self.missing_scopes.items()
@@ -225,64 +165,46 @@ class JobWizardForm(SelectionFilterForm):
         if self.initial.get("action") in self.missing_scopes:
             # Not preselected: the browser selects the first action that is available.
             self.initial = {k: v for k, v in self.initial.items() if k != "action"}
+        self._initial_texts()
+
+    def _initial_texts(self) -> None:
+        """The shipped texts as starting values: the email in the reader's language, each
+        reminder level in every language."""
+        self.initial.setdefault("subject", DEFAULT_SUBJECT)
+        self.initial.setdefault("body", DEFAULT_BODY)
+        self.initial.setdefault("recipients", "contact")
+        reminders = OPERATIONS["invoice.send_reminders"].form(initial=self.initial)
+        reminders.initial_texts()
+        self.initial = reminders.initial
 
     def missing_scope_messages(self) -> list[str]:
         """One explanation per scope the actions lack, for the page."""
         return [missing_scope_message(s) for s in dict.fromkeys(self.missing_scopes.values())]
 
+    @property
+    def operation(self):
+        return OPERATIONS.get(self.cleaned_data.get("action", ""))
+
     def clean(self):
         data = super().clean()
         if data.get("selection") == "ids" and not data.get("ids"):
             self.add_error("selection", _("No documents are ticked; choose the filter instead."))
-        action = data.get("action")
-        if action not in ACTIONS:
+        operation = OPERATIONS.get(data.get("action", ""))
+        if operation is None:
             return data
-        if action in self.missing_scopes:
-            self.add_error("action", missing_scope_message(self.missing_scopes[action]))
+        if operation.key in self.missing_scopes:
+            self.add_error("action", missing_scope_message(self.missing_scopes[operation.key]))
             return data
-        if data.get("selection") == "ids" and ACTIONS[action].document != "invoice":
+        if data.get("selection") == "ids" and operation.document != "invoice":
             self.add_error(
                 "action", _("The ticked documents are invoices: choose an invoice action.")
             )
-        operation = ACTIONS[action].operation
-        if operation == SEND_BY_EMAIL:
-            self._clean_email(data, ACTIONS[action].document)
-        if operation == CHANGE_STATUS and not data.get("new_status"):
-            self.add_error("new_status", _("Choose the status to change to."))
+        self.parameters_form = operation.form(self.data)
+        if not self.parameters_form.is_valid():
+            for name, errors in self.parameters_form.errors.items():
+                for error in errors:
+                    self.add_error(None if name not in self.fields else name, error)
         return data
-
-    def _clean_email(self, data: dict, document: str) -> None:
-        for name in ("subject", "body"):
-            text = (data.get(name) or "").strip()
-            if not text:
-                self.add_error(name, _("This field is required."))
-            elif unknown := unknown_placeholders(text):
-                self.add_error(
-                    name,
-                    _("Unknown placeholder %(p)s; check the spelling. Known: %(known)s")
-                    % {"p": ", ".join(unknown), "known": " ".join(PLACEHOLDERS)},
-                )
-        if data.get("receipt") and document != "invoice":
-            self.add_error("receipt", _("Only invoices can be sent as a receipt."))
-        if data.get("recipients") == "override":
-            self._clean_override(data.get("recipient_override") or "")
-
-    def _clean_override(self, raw: str) -> None:
-        addresses = recipient_addresses(raw)
-        if not addresses:
-            self.add_error("recipient_override", _("Enter at least one email address."))
-            return
-        field = forms.EmailField()
-        for address in addresses:
-            try:
-                field.clean(address)
-            except forms.ValidationError:
-                self.add_error(
-                    "recipient_override", _("Not an email address: %(a)s") % {"a": address}
-                )
-                return
-        if len(", ".join(addresses)) > RECIPIENTS_MAX_CHARS:
-            self.add_error("recipient_override", _("These addresses are too long together."))
 
     def selection_spec(self) -> dict:
         if self.cleaned_data["selection"] == "ids":
@@ -290,22 +212,5 @@ class JobWizardForm(SelectionFilterForm):
         return {"filter": self.filter_spec()}
 
     def parameters(self) -> dict:
-        """The job's parameters for the chosen action, in the keys the engine reads."""
-        data, operation = self.cleaned_data, ACTIONS[self.cleaned_data["action"]].operation
-        params: dict = {}
-        if operation in (SEND_BY_EMAIL, SEND_BY_POST):
-            params["resend"] = data["resend"]
-        if operation == SEND_BY_EMAIL:
-            params.update(
-                subject=data["subject"].strip(),
-                body=data["body"].strip(),
-                sender=data["sender"],
-                receipt=data["receipt"],
-            )
-            if data["recipients"] == "override":
-                params["recipient_override"] = recipient_addresses(data["recipient_override"])
-        elif operation == SEND_BY_POST:
-            params.update(color=data["color"], duplex=data["duplex"], priority=data["priority"])
-        else:
-            params["status"] = data["new_status"]
-        return params
+        """The job's parameters, as the chosen operation's form gives them."""
+        return self.parameters_form.parameters()

@@ -13,14 +13,18 @@ from partnerapp.connections.models import Connection
 from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import ConnectionUnusable, connection_call
 from partnerapp.dashboard.forms import IdsField, InvoiceFilterForm
-from partnerapp.jobs.actions import ACTIONS
+from partnerapp.jobs.operations import OPERATIONS
 from partnerapp.jobs.selection import provider_filter
 from partnerapp.smartbusiness.client import Page
 from partnerapp.smartbusiness.errors import SmartBusinessError
 
 INVOICES_PER_PAGE = 25
 DEFAULT_SORT = "-number"
-MORE_ACTIONS = ["invoice.send_by_post", "invoice.change_status"]  # the ticked ids are invoices
+MORE_ACTIONS = [
+    "invoice.send_reminders",
+    "invoice.send_by_post",
+    "invoice.change_status",
+]  # the ticked ids are invoices
 
 
 @login_required
@@ -46,7 +50,7 @@ def invoices(request: HttpRequest, pk: int) -> HttpResponse:
         "selected": {str(i) for i in selected},
         "selected_elsewhere": [i for i in selected if i not in shown],
         "filter_spec": filters.filter_spec() if valid else {},
-        "more_actions": [(key, ACTIONS[key].label) for key in MORE_ACTIONS],
+        "more_actions": [(key, OPERATIONS[key].label) for key in MORE_ACTIONS],
     }
     return render(
         request, "dashboard/invoices.html", context, status=400 if filters.errors else 200

@@ -22,7 +22,6 @@ from django.views.decorators.http import require_http_methods
 
 from partnerapp.jobs import export
 from partnerapp.jobs import services as jobs
-from partnerapp.jobs.actions import SEND_BY_EMAIL
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.preview import email_rendered, job_preview
 
@@ -182,7 +181,7 @@ def job_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         "item": item,
         "detail": detail,
         "field_errors": field_errors,
-        "email": email_rendered(job, item) if job.spec.operation == SEND_BY_EMAIL else None,
+        "email": email_rendered(job, item),
     }
     return render(request, "dashboard/job_item.html", context)
 

@@ -22,12 +22,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from partnerapp.connections.models import Connection
-from partnerapp.dashboard.forms import DEFAULT_BODY, DEFAULT_SUBJECT, SENDER_CHOICES, STATUS_CHOICES
-from partnerapp.jobs.actions import ACTIONS, CHANGE_STATUS, SEND_BY_EMAIL
+from partnerapp.dashboard.forms import DEFAULT_BODY, DEFAULT_SUBJECT, STATUS_CHOICES
 from partnerapp.jobs.models import Schedule
+from partnerapp.jobs.operations import OPERATIONS, operation_choices, parameter_fields
 from partnerapp.jobs.schedules import cron_check
-from partnerapp.jobs.services import CHANGEABLE_STATUSES
-from partnerapp.smartbusiness.placeholders import unknown_placeholders
 
 NEXT_SLOTS = 3
 RECENT_RUNS = 10
@@ -39,6 +37,9 @@ ZONES = sorted(available_timezones())
 
 
 class ScheduleForm(forms.Form):
+    """A schedule: when, which documents, and the parameters of its operation — checked
+    by the operation's own form, the same one the wizard and the API use."""
+
     name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     connection = forms.ModelChoiceField(
         label=gettext_lazy("Account"), queryset=Connection.objects.none(), empty_label=None
@@ -63,25 +64,6 @@ class ScheduleForm(forms.Form):
         label=gettext_lazy("Document date"), choices=DATE_CHOICES, required=False
     )
     q = forms.CharField(label=gettext_lazy("Search text"), max_length=200, required=False)
-    subject = forms.CharField(
-        label=gettext_lazy("Subject"), max_length=255, required=False, initial=DEFAULT_SUBJECT
-    )
-    body = forms.CharField(
-        label=gettext_lazy("Message"),
-        max_length=10000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 7}),
-        initial=DEFAULT_BODY,
-    )
-    receipt = forms.BooleanField(
-        label=gettext_lazy("Send a receipt instead of the invoice"), required=False
-    )
-    sender = forms.ChoiceField(label=gettext_lazy("From"), choices=SENDER_CHOICES, required=False)
-    new_status = forms.ChoiceField(
-        label=gettext_lazy("Change the status to"),
-        choices=[("", "—")] + [c for c in STATUS_CHOICES if c[0] in CHANGEABLE_STATUSES],
-        required=False,
-    )
     enabled = forms.BooleanField(label=gettext_lazy("Enabled"), required=False, initial=True)
 
     def __init__(self, *args, user, **kwargs):
@@ -89,8 +71,17 @@ class ScheduleForm(forms.Form):
         self.fields["connection"].queryset = Connection.objects.filter(user=user).order_by(
             "owner_name", "pk"
         )
-        self.fields["action"].choices = [(key, spec.label) for key, spec in ACTIONS.items()]
+        self.fields["action"].choices = operation_choices()
         self.fields["action"].initial = "invoice.send_by_email"
+        for name, field in parameter_fields().items():
+            self.fields.setdefault(name, field)
+        self.initial.setdefault("subject", DEFAULT_SUBJECT)
+        self.initial.setdefault("body", DEFAULT_BODY)
+        self.initial.setdefault("recipients", "contact")
+        if not self.initial.get("days_R1"):
+            reminders = OPERATIONS["invoice.send_reminders"].form(initial=self.initial)
+            reminders.initial_texts()
+            self.initial = reminders.initial
 
     def clean_cron(self) -> str:
         expression = " ".join(self.cleaned_data["cron"].split())
@@ -101,35 +92,23 @@ class ScheduleForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        operation = ACTIONS[data["action"]].operation if data.get("action") in ACTIONS else ""
-        texts = [data.get(key) or "" for key in ("name", "subject", "body", "q")]
+        texts = [data.get(key) or "" for key in ("name", "q")]
         if any("\x00" in text for text in texts):
             raise forms.ValidationError(_("The text contains a null character."))
-        if operation == SEND_BY_EMAIL:
-            for key in ("subject", "body"):
-                if not (data.get(key) or "").strip():
-                    self.add_error(key, _("Required when sending by email."))
-            unknown = unknown_placeholders((data.get("subject") or "") + (data.get("body") or ""))
-            if unknown:
-                self.add_error(
-                    "body", _("Unknown placeholder %(p)s; check the spelling.") % {"p": unknown[0]}
-                )
-        if operation == CHANGE_STATUS and data.get("new_status") not in CHANGEABLE_STATUSES:
-            self.add_error("new_status", _("Choose the status to change to."))
+        operation = OPERATIONS.get(data.get("action", ""))
+        if operation is not None:
+            self.parameters_form = operation.form(self.data)
+            if not self.parameters_form.is_valid():
+                for name, errors in self.parameters_form.errors.items():
+                    for error in errors:
+                        self.add_error(None if name not in self.fields else name, error)
         return data
 
     def schedule_fields(self) -> dict:
         data = self.cleaned_data
-        spec = ACTIONS[data["action"]]
         selection = {key: data[key] for key in ("status", "q") if data[key]}
         if data["dates"] == "today":
             selection.update(date_from="today", date_to="today")
-        if spec.operation == SEND_BY_EMAIL:
-            parameters = {key: data[key] for key in ("subject", "body", "receipt", "sender")}
-        elif spec.operation == CHANGE_STATUS:
-            parameters = {"status": data["new_status"]}
-        else:
-            parameters = {}
         return {
             "name": data["name"].strip(),
             "connection": data["connection"],
@@ -137,15 +116,17 @@ class ScheduleForm(forms.Form):
             "cron": data["cron"],
             "time_zone": data["time_zone"],
             "selection": {"filter": selection},
-            "parameters": parameters,
+            "parameters": self.parameters_form.parameters(),
             "enabled": data["enabled"],
         }
 
 
 def _initial(schedule: Schedule) -> dict:
     selection = (schedule.selection or {}).get("filter") or {}
-    params = schedule.parameters or {}
+    operation = OPERATIONS.get(schedule.action)
+    parameters = operation.form_class.data_for(schedule.parameters or {}) if operation else {}
     return {
+        **parameters,
         "name": schedule.name,
         "connection": schedule.connection_id,
         "action": schedule.action,
@@ -154,11 +135,6 @@ def _initial(schedule: Schedule) -> dict:
         "status": selection.get("status", ""),
         "dates": "today" if selection.get("date_from") == "today" else "",
         "q": selection.get("q", ""),
-        "subject": params.get("subject", ""),
-        "body": params.get("body", ""),
-        "receipt": bool(params.get("receipt")),
-        "sender": params.get("sender", ""),
-        "new_status": params.get("status", ""),
         "enabled": schedule.enabled,
     }
 
@@ -175,8 +151,8 @@ def next_slots(schedule: Schedule, count: int = NEXT_SLOTS) -> list[datetime]:
 
 
 def _label(schedule: Schedule) -> str:
-    spec = ACTIONS.get(schedule.action)
-    return spec.label if spec else schedule.action
+    operation = OPERATIONS.get(schedule.action)
+    return operation.label if operation else schedule.action
 
 
 def _schedule(request: HttpRequest, pk: int) -> Schedule:

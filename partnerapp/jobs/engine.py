@@ -3,9 +3,14 @@
 The claim is one conditional UPDATE (pending → sending). The call to the
 provider happens outside any transaction, and its outcome is written right
 after. When the outcome is unknown (5xx, a lost response, a crash between
-claim and record) the item is reconciled by reading the document back: a
-draft that became "sent" is `sent`; anything else is `uncertain` and waits for
-a person. Nothing is re-sent automatically.
+claim and record) the item is reconciled by asking the provider whether the step
+took effect (each step knows how: `operations/`); what cannot be proven is
+`uncertain` and waits for a person. Nothing is re-sent automatically.
+
+An item may have several steps (a reminder: change the status, then email). Each
+step is performed and recorded on its own (`JobItem.step` is the first step not
+proven done); after a crash the item resumes there, and a step that took effect is
+never repeated.
 
 Work happens in slices of JOB_SLICE_SECONDS: a slice holds one of the account's
 work slots, then re-enqueues itself behind every other job's slices, so a huge
@@ -34,8 +39,10 @@ from partnerapp.connections.services import (
     connection_call,
 )
 from partnerapp.jobs import ledger, notifications, slots, states
-from partnerapp.jobs.actions import missing_scope_message
 from partnerapp.jobs.models import BatchJob, JobItem
+from partnerapp.jobs.operations import Context
+from partnerapp.smartbusiness.client import ActionResult
+from partnerapp.smartbusiness.describe import describe
 from partnerapp.smartbusiness.errors import (
     ApiError,
     ConnectFailed,
@@ -145,12 +152,30 @@ def job_finish(job: BatchJob) -> None:
 
 
 def item_perform(job: BatchJob, item: JobItem) -> SliceOutcome | None:
-    """Act on one claimed item and record what happened. A SliceOutcome ends the slice."""
-    context = CallContext(job_id=job.pk, job_item_id=item.pk, max_wait=SEND_MAX_PACING_WAIT)
+    """Do the claimed item's steps from its first undone one, recording each right after.
+
+    A SliceOutcome ends the slice; None lets the slice go on with the next item.
+    """
+    context = Context(job.operation, job.parameters)
+    steps = job.operation.steps
+    while item.step < len(steps):
+        result = _step_perform(job, item, context)
+        if not isinstance(result, ActionResult):
+            return result  # the item was released, failed or reconciled
+        if item.step == len(steps) - 1:
+            _finish(item, Item.SENT, outcome="", request_id=result.request_id)
+            return None
+        if not _step_done(job, item, request_id=result.request_id, proven=False):
+            return None  # someone else moved the item (a sweeper): it is theirs now
+    return None
+
+
+def _step_perform(job: BatchJob, item: JobItem, context: Context):
+    """The item's current step: the provider's answer, or how the slice goes on."""
+    step = context.operation.steps[item.step]
+    call = CallContext(job_id=job.pk, job_item_id=item.pk, max_wait=SEND_MAX_PACING_WAIT)
     try:
-        result = connection_call(
-            job.connection, lambda api: job.spec.perform(api, item, job.parameters), context
-        )
+        return connection_call(job.connection, lambda api: step.perform(api, item, context), call)
     except ConnectionUnusable as exc:
         _release(item, outcome=str(exc))
         job_pause_for_reauth(job, reason=str(exc))
@@ -170,16 +195,36 @@ def item_perform(job: BatchJob, item: JobItem) -> SliceOutcome | None:
         _release(item, outcome=_("Rate limit reached; waiting for the provider's reset."))
         return SliceOutcome(more=True, delay=exc.retry_after)
     except ConnectFailed as exc:
-        _retry_later_or_fail(item, exc)
+        _retry_later_or_fail(item, exc, job)
         return None
     except (ServerError, TransportError) as exc:
         item_reconcile(job, item, cause=exc)
         return None
     except (ApiError, SmartBusinessError) as exc:
-        _finish(item, Item.FAILED, outcome=_failure_sentence(exc, job), error=exc)
+        _finish(item, Item.FAILED, outcome=_failure_sentence(exc, job, item), error=exc)
         return None
-    _finish(item, Item.SENT, outcome="", request_id=result.request_id)
-    return None
+
+
+def _step_done(job: BatchJob, item: JobItem, *, request_id: str, proven: bool) -> int:
+    """Record that the item's current step took effect; the item goes on at the next one.
+
+    Conditional on the item still being `sending` at that step: of two recorders (a
+    worker and a sweeper) one wins. Returns how many rows changed (0 or 1).
+    """
+    entry = {
+        "step": job.operation.steps[item.step].name,
+        "request_id": request_id,
+        "at": timezone.now().isoformat(),
+        "proven": proven,
+    }
+    log = [*item.step_log, entry]
+    moved = JobItem.objects.filter(pk=item.pk, state=Item.SENDING, step=item.step).update(
+        step=item.step + 1, step_log=log, request_id=request_id or item.request_id
+    )
+    if moved:
+        item.step, item.step_log = item.step + 1, log
+        item.request_id = request_id or item.request_id
+    return moved
 
 
 def _release(item: JobItem, *, outcome: str, delay: float = 0) -> None:
@@ -195,16 +240,19 @@ def _release(item: JobItem, *, outcome: str, delay: float = 0) -> None:
 
 
 def _unclaim(item: JobItem, *, target: str, **changes) -> None:
-    """Leave `sending` without having acted: the document's ledger row goes with it."""
+    """Leave `sending` without having acted on the current step. The document's ledger
+    rows go with it, unless an earlier step took effect: then the item keeps them and
+    resumes at this step."""
     with transaction.atomic():
         items = JobItem.objects.filter(pk=item.pk)
-        if states.item_move(items, source=Item.SENDING, target=target, **changes):
+        moved = states.item_move(items, source=Item.SENDING, target=target, **changes)
+        if moved and item.step == 0:
             ledger.claims_release([item.pk])
 
 
-def _retry_later_or_fail(item: JobItem, exc: ConnectFailed) -> None:
+def _retry_later_or_fail(item: JobItem, exc: ConnectFailed, job: BatchJob) -> None:
     if item.attempts > len(CONNECT_RETRY_DELAYS):
-        _finish(item, Item.FAILED, outcome=_failure_sentence(exc, job=None), error=exc)
+        _finish(item, Item.FAILED, outcome=_failure_sentence(exc, job, item), error=exc)
         return
     delay = CONNECT_RETRY_DELAYS[item.attempts - 1]
     _unclaim(
@@ -238,48 +286,62 @@ def _finish(
 
 
 def item_reconcile(job: BatchJob, item: JobItem, *, cause: Exception | None) -> str:
-    """Decide an item whose call may or may not have happened, by reading the document back."""
-    reason = cause.message if isinstance(cause, SmartBusinessError) else _("the worker stopped")
-    context = CallContext(job_id=job.pk, job_item_id=item.pk, max_wait=RECONCILE_MAX_PACING_WAIT)
+    """Decide an item whose current step may or may not have happened, by asking the
+    provider (each step knows how). Proven: the item goes on — `sent` after its last
+    step, else back to `pending` at the next step. Not proven: `uncertain` at this step.
+    Returns the item's new state."""
+    reason = describe(cause) if isinstance(cause, SmartBusinessError) else _("the worker stopped")
+    context = Context(job.operation, job.parameters)
+    step = job.operation.steps[item.step]
+    call = CallContext(job_id=job.pk, job_item_id=item.pk, max_wait=RECONCILE_MAX_PACING_WAIT)
     try:
-        document = connection_call(
-            job.connection, lambda api: api.document(job.spec.kind, item.document_id), context
+        proven = connection_call(
+            job.connection, lambda api: step.took_effect(api, item, context), call
         )
-        after = str(document.get("status", ""))
     except (SmartBusinessError, ConnectionUnusable, PacingWait) as exc:
         logger.info("item %s: could not reconcile: %s", item.pk, exc)
-        after = None
-    took_effect = job.spec.took_effect(item.document_status, after, job.parameters)
-    state = Item.SENT if took_effect else Item.UNCERTAIN
-    outcome = (
-        _("Confirmed done after an unclear answer (%(reason)s).")
-        if took_effect
-        else _("Unclear whether it was done (%(reason)s); not repeated automatically. Review it.")
-    ) % {"reason": reason}
+        proven = False
     error = cause if isinstance(cause, SmartBusinessError) else None
-    _finish(item, state, outcome=outcome, error=error)
-    return state
+    last = item.step == len(job.operation.steps) - 1
+    if proven and not last:
+        if _step_done(job, item, request_id="", proven=True):
+            _unclaim(item, target=Item.PENDING, outcome="", not_before=None)
+        return Item.PENDING
+    if proven:
+        outcome = _("Confirmed done after an unclear answer (%(reason)s).") % {"reason": reason}
+        _finish(item, Item.SENT, outcome=outcome, error=error)
+        return Item.SENT
+    _finish(item, Item.UNCERTAIN, outcome=_uncertain_sentence(job, item, reason), error=error)
+    return Item.UNCERTAIN
 
 
-def _failure_sentence(exc: SmartBusinessError, job: BatchJob | None) -> str:
-    scope = _missing_scope(exc, job)
-    if scope:
-        return missing_scope_message(scope)
-    fields = "; ".join(f"{e.key}: {e.message}" for e in exc.field_errors)
-    status = f"{exc.status} " if exc.status else ""
-    return f"{status}{exc.message}" + (f" — {fields}" if fields else "")
+def _uncertain_sentence(job: BatchJob, item: JobItem, reason: str) -> str:
+    if len(job.operation.steps) == 1:
+        return _(
+            "Unclear whether it was done (%(reason)s); not repeated automatically. Review it."
+        ) % {"reason": reason}
+    return _(
+        "Step %(n)d of %(of)d (%(step)s): unclear whether it was done (%(reason)s); "
+        "not repeated automatically. Review it."
+    ) % {
+        "n": item.step + 1,
+        "of": len(job.operation.steps),
+        "step": job.operation.step_label(item.step),
+        "reason": reason,
+    }
 
 
-def _missing_scope(exc: SmartBusinessError, job: BatchJob | None) -> str:
-    """The scope a refusal is about: the provider's 400 code 11, or a bare 403 for an
-    action whose scope the connection was never granted."""
-    needed = job.spec.required_scope if job is not None else ""
-    if isinstance(exc, MissingScope):
-        return exc.scope or needed
-    bare_forbidden = isinstance(exc, Forbidden) and not exc.meta
-    if bare_forbidden and job is not None and needed not in job.connection.scope_list:
-        return needed
-    return ""
+def _failure_sentence(exc: SmartBusinessError, job: BatchJob, item: JobItem) -> str:
+    """The refusal as a sentence; a bare 403 for an action whose scope the connection was
+    never granted means that scope is missing."""
+    needed = job.operation.required_scope
+    missing = needed not in job.connection.scope_list
+    bare_forbidden = isinstance(exc, Forbidden) and not exc.meta and missing
+    sentence = describe(exc, scope=needed if bare_forbidden else "")
+    if len(job.operation.steps) > 1 and not isinstance(exc, MissingScope):
+        step = job.operation.step_label(item.step)
+        sentence = f"{step[:1].upper()}{step[1:]}: {sentence}"
+    return sentence
 
 
 def job_pause_for_reauth(job: BatchJob, *, reason: str) -> None:

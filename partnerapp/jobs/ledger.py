@@ -17,14 +17,13 @@ is still in progress.
 from __future__ import annotations
 
 from django.db import connection as db_connection
-from django.db.models import Exists, F, OuterRef, Value
-from django.db.models.functions import Concat
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerapp.jobs import states
-from partnerapp.jobs.actions import CHANGE_STATUS
 from partnerapp.jobs.models import ActionClaim, BatchJob, JobItem
+from partnerapp.jobs.operations import Context
 
 Item = JobItem.State
 FINISHED = {Item.SENT, Item.UNCERTAIN}  # the holder acted, or may have
@@ -42,26 +41,44 @@ INSERT = """
 """
 
 
-def claim_key(job: BatchJob, item: JobItem) -> dict:
+def account_key(job: BatchJob) -> dict:
+    """The provider account and document kind a job's ledger rows are about."""
     connection = job.connection
     return {
         "base_url": connection.base_url.rstrip("/"),
         "account_id": connection.account_id,
-        "document": job.spec.document,
-        "document_id": item.document_id,
-        "action": job.spec.ledger_action(item, job.parameters),
+        "document": job.operation.document,
     }
 
 
-def claim_take(*, job: BatchJob, item: JobItem) -> ActionClaim | None:
-    """Take the ledger row for `item` (call inside the claim's transaction).
+def actions_of(job: BatchJob, item: JobItem) -> list[str]:
+    """The ledger identities of the item's steps not done yet (one per step)."""
+    return job.operation.ledger_actions(item, Context(job.operation, job.parameters))
 
-    Returns None when the item holds the row now (or held it already: a person
-    reopened it), else the row of the item that holds it.
+
+def claim_take(*, job: BatchJob, item: JobItem) -> ActionClaim | None:
+    """Take the ledger rows of `item`'s remaining steps (inside the claim's transaction).
+
+    Returns None when the item holds them all now (or held them already: it resumes,
+    or a person reopened it), else the row of another item that holds one; the rows
+    inserted here are then given back (the transaction goes on to skip the item).
     """
-    key = claim_key(job, item)
+    inserted: list[int] = []
+    for action in actions_of(job, item):
+        key = {**account_key(job), "document_id": item.document_id, "action": action}
+        held = _take(key, job=job, item=item, inserted=inserted)
+        if held is not None:
+            ActionClaim.objects.filter(pk__in=inserted).delete()
+            return held
+    return None
+
+
+def _take(key: dict, *, job: BatchJob, item: JobItem, inserted: list[int]) -> ActionClaim | None:
+    """One row: None when the item holds it (new ids go to `inserted`), else its holder."""
     for _attempt in range(3):
-        if _insert(key, item_id=item.pk):
+        new_id = _insert(key, item_id=item.pk)
+        if new_id is not None:
+            inserted.append(new_id)
             return None
         held = _holder(key)
         if held is None:
@@ -71,15 +88,18 @@ def claim_take(*, job: BatchJob, item: JobItem) -> ActionClaim | None:
         if not _may_retire(held, resend=bool(job.parameters.get("resend")) or item.resend):
             return held
         ActionClaim.objects.filter(pk=held.pk, active=True).update(active=False)
-    return _holder(key)
+    held = _holder(key)
+    return None if held is not None and held.item_id == item.pk else held
 
 
-def _insert(key: dict, *, item_id: int) -> bool:
+def _insert(key: dict, *, item_id: int) -> int | None:
+    """The new row's id, or None when an active row for `key` exists."""
     values = [*key.values(), item_id, True, timezone.now()]
     values[-1] = db_connection.ops.adapt_datetimefield_value(values[-1])
     with db_connection.cursor() as cursor:
         cursor.execute(INSERT.format(table=ActionClaim._meta.db_table), values)
-        return cursor.fetchone() is not None
+        row = cursor.fetchone()
+    return row[0] if row is not None else None
 
 
 def _holder(key: dict) -> ActionClaim | None:
@@ -101,8 +121,11 @@ def claims_release(item_ids) -> int:
 
 
 def claims_release_skipped(job: BatchJob) -> int:
-    """Free the documents of the job's skipped items (a cancel skips what was pending)."""
-    rows = ActionClaim.objects.filter(item__job=job, item__state=Item.SKIPPED, active=True)
+    """Free the documents of the job's skipped items (a cancel skips what was pending),
+    except where an earlier step of the item took effect: that stays done."""
+    rows = ActionClaim.objects.filter(
+        item__job=job, item__state=Item.SKIPPED, item__step=0, active=True
+    )
     return rows.delete()[0]
 
 
@@ -137,21 +160,18 @@ def rows_for(job: BatchJob, items: list[JobItem]) -> dict[int, ActionClaim]:
     """Every active ledger row of another item for these items' document actions."""
     if not items:
         return {}
-    first = claim_key(job, items[0])
     rows = ActionClaim.objects.filter(
         active=True,
-        base_url=first["base_url"],
-        account_id=first["account_id"],
-        document=first["document"],
+        **account_key(job),
         document_id__in=[item.document_id for item in items],
     ).select_related("item__job")
-    wanted = {item.document_id: job.spec.ledger_action(item, job.parameters) for item in items}
+    wanted = {item.document_id: set(actions_of(job, item)) for item in items}
     mine = {item.pk for item in items}
-    return {
-        row.document_id: row
-        for row in rows
-        if row.action == wanted.get(row.document_id) and row.item_id not in mine
-    }
+    found: dict[int, ActionClaim] = {}
+    for row in rows.order_by("pk"):
+        if row.action in wanted.get(row.document_id, ()) and row.item_id not in mine:
+            found.setdefault(row.document_id, row)
+    return found
 
 
 REFRESH_MAX = 5000  # items re-checked per call; a bigger job is checked again at the claim
@@ -166,17 +186,8 @@ def skip_held(job: BatchJob) -> int:
     """
     if job.parameters.get("resend"):
         return 0
-    first = claim_key(job, JobItem(document_id=0, document_status=""))
-    held = ActionClaim.objects.filter(
-        active=True,
-        base_url=first["base_url"],
-        account_id=first["account_id"],
-        document=first["document"],
-        document_id=OuterRef("document_id"),
-        action=_action_expression(job),
-    ).exclude(item__job_id=job.pk)
-    pending = job.items.filter(state=Item.PENDING, resend=False).filter(Exists(held))
-    items = list(pending.order_by("pk")[:REFRESH_MAX])
+    pending = job.items.filter(state=Item.PENDING, resend=False)
+    items = list(pending.filter(_held_by_others(job, pending)).order_by("pk")[:REFRESH_MAX])
     holders = holders_for(job, items)
     skipped = 0
     for item in items:
@@ -193,12 +204,21 @@ def skip_held(job: BatchJob) -> int:
     return skipped
 
 
-def _action_expression(job: BatchJob):
-    """`ledger_action` in SQL, per item (a status change's identity holds its from-status)."""
-    if job.spec.operation == CHANGE_STATUS:
-        target = job.parameters.get("status", "")
-        return Concat(Value(f"{CHANGE_STATUS}:"), OuterRef("document_status"), Value(f">{target}"))
-    return Value(job.spec.ledger_action(None, job.parameters))
+def _held_by_others(job: BatchJob, pending) -> Q:
+    """Items one of whose step actions another job's active row holds, in SQL.
+
+    A step's identity may depend on the document's status when prepared (a status
+    change names its from-status), so the condition is built per status present.
+    """
+    condition = Q(pk__in=[])
+    statuses = pending.order_by().values_list("document_status", flat=True).distinct()
+    for status in statuses:
+        actions = actions_of(job, JobItem(document_id=0, document_status=status))
+        held = ActionClaim.objects.filter(
+            active=True, **account_key(job), document_id=OuterRef("document_id"), action__in=actions
+        ).exclude(item__job_id=job.pk)
+        condition |= Q(document_status=status) & Exists(held)
+    return condition
 
 
 def conflict_reason(held: ActionClaim, job: BatchJob) -> str:
@@ -224,7 +244,7 @@ def conflict_sentence(other: JobItem | None, job: BatchJob) -> str:
         return _("Job #%(job)d may already have done this (uncertain); review it there.") % values
     if other.state != Item.SENT:
         return _("In progress in job #%(job)d.") % values
-    if job.spec.sends:
+    if job.operation.sends:
         return (
             _("Already sent by job #%(job)d on %(when)s; tick “resend” to send it again.") % values
         )

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerapp.connections.models import Connection
-from partnerapp.jobs.actions import ACTION_CHOICES, action_for
+from partnerapp.jobs.operations import OPERATION_CHOICES, operation_for
 
 
 class BatchJob(models.Model):
@@ -34,7 +34,7 @@ class BatchJob(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs"
     )
     connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="jobs")
-    action = models.CharField(max_length=40, choices=ACTION_CHOICES)
+    action = models.CharField(max_length=40, choices=OPERATION_CHOICES)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     pause_reason = models.CharField(max_length=20, choices=PauseReason.choices, blank=True)
     # What to act on: {"ids": [...], "filter": {status, date_from, date_to, contact_id, q}};
@@ -58,11 +58,14 @@ class BatchJob(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"]), models.Index(fields=["status"])]
 
     def __str__(self) -> str:
-        return f"{self.spec.label} #{self.pk}"
+        return f"{self.operation.label} #{self.pk}"
 
     @property
-    def spec(self):
-        return action_for(self.action)
+    def operation(self):
+        """The operation this job runs (`jobs/operations/`)."""
+        return operation_for(self.action)
+
+    spec = operation  # the name older callers use
 
     @property
     def is_finished(self) -> bool:
@@ -102,6 +105,12 @@ class JobItem(models.Model):
     )
     # A person chose to act on this document again although another item did (ledger.py).
     resend = models.BooleanField(default=False)
+    # Multi-step operations (a reminder: change the status, then email): the index of the
+    # first step not proven done, and what each done step answered
+    # ([{"step": "change_status", "request_id": …, "at": ISO time, "proven": bool}]).
+    step = models.PositiveSmallIntegerField(default=0)
+    step_log = models.JSONField(default=list, blank=True)
+    language = models.CharField(max_length=8, blank=True)  # the email's language
 
     class Meta:
         ordering = ["pk"]
@@ -149,7 +158,7 @@ class Schedule(models.Model):
     )
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="schedules")
     name = models.CharField(max_length=200)
-    action = models.CharField(max_length=40, choices=ACTION_CHOICES)
+    action = models.CharField(max_length=40, choices=OPERATION_CHOICES)
     cron = models.CharField(max_length=100, help_text=_("e.g. 0 8 * * 1-5: weekdays at 08:00"))
     time_zone = models.CharField(max_length=64, default="Europe/Zurich")
     # A filter whose dates may be "today": resolved to the slot's date at each run.

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from django.db.models import Count, Subquery
 
 from partnerapp.jobs import ledger
-from partnerapp.jobs.actions import SEND_BY_EMAIL
 from partnerapp.jobs.models import ActionClaim, BatchJob, JobItem
+from partnerapp.jobs.operations import Context
+from partnerapp.jobs.operations.texts import LANGUAGE_NAMES
 from partnerapp.jobs.services import job_counts, job_eta_seconds
 from partnerapp.smartbusiness.placeholders import expand
 
@@ -21,6 +22,16 @@ class RenderedEmail:
     item: JobItem
     subject: str
     body: str
+
+
+@dataclass(frozen=True)
+class LanguageShare:
+    """How many emails go in one language, and one of them rendered."""
+
+    language: str
+    name: str
+    count: int
+    example: RenderedEmail | None
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class Preview:
     overlaps: list[Overlap]
     # A resend job: the documents it acts on again, beside the earlier action's holder.
     again: list[tuple[JobItem, ActionClaim]]
+    languages: list[LanguageShare] = ()  # type: ignore[assignment]
 
 
 def job_preview(job: BatchJob) -> Preview:
@@ -49,7 +61,7 @@ def job_preview(job: BatchJob) -> Preview:
     counts = job_counts(job)
     pending = job.items.filter(state=JobItem.State.PENDING)
     emails = []
-    if job.spec.operation == SEND_BY_EMAIL:
+    if job.operation.sends_email:
         emails = [email_rendered(job, item) for item in pending.order_by("pk")[:RENDERED]]
     skipped_items = job.items.filter(state=JobItem.State.SKIPPED).select_related(
         "conflict_item__job"
@@ -62,7 +74,26 @@ def job_preview(job: BatchJob) -> Preview:
         eta_seconds=job_eta_seconds(job, counts[JobItem.State.PENDING]),
         overlaps=overlaps_for(job),
         again=_again(job, pending),
+        languages=languages_for(job, pending) if job.operation.sends_email else [],
     )
+
+
+def languages_for(job: BatchJob, pending) -> list[LanguageShare]:
+    """Per language: how many pending items' emails go in it, and one rendering."""
+    rows = pending.order_by().values("language").annotate(n=Count("pk")).order_by("-n")
+    shares = []
+    for row in rows:
+        example = pending.filter(language=row["language"]).order_by("pk").first()
+        code = row["language"]
+        shares.append(
+            LanguageShare(
+                language=code,
+                name=LANGUAGE_NAMES.get(code, code or "—"),
+                count=row["n"],
+                example=email_rendered(job, example) if example else None,
+            )
+        )
+    return shares
 
 
 def _again(job: BatchJob, pending) -> list[tuple[JobItem, ActionClaim]]:
@@ -103,11 +134,14 @@ def overlaps_for(job: BatchJob) -> list[Overlap]:
     return [Overlap(job=jobs.get(r["job_id"]), count=r["n"]) for r in rows]
 
 
-def email_rendered(job: BatchJob, item: JobItem) -> RenderedEmail:
+def email_rendered(job: BatchJob, item: JobItem) -> RenderedEmail | None:
+    """The item's email as its recipient will read it (None: the operation sends none)."""
+    text = job.operation.email_preview(item, Context(job.operation, job.parameters))
+    if text is None:
+        return None
     creator = job.connection.owner_name
-    params = job.parameters
     return RenderedEmail(
         item=item,
-        subject=expand(params.get("subject", ""), item.snapshot, creator_name=creator),
-        body=expand(params.get("body", ""), item.snapshot, creator_name=creator),
+        subject=expand(text["subject"], item.snapshot, creator_name=creator),
+        body=expand(text["body"], item.snapshot, creator_name=creator),
     )

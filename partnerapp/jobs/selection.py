@@ -41,12 +41,13 @@ def provider_filter(spec: dict[str, Any], *, today: date) -> Filter:
     return combined
 
 
-def pages(job, kind: DocumentKind, *, today: date, context: CallContext) -> Iterator[list[dict]]:
+def pages(job, *, today: date, context: CallContext) -> Iterator[list[dict]]:
     """The selected documents with their contact, a page at a time.
 
-    Missing explicit ids come back as `{"id": n, "missing": True}`.
+    Missing explicit ids come back as `{"id": n, "missing": True}`. A filter is the
+    user's and the operation's together (a reminder run lists only open invoices).
     """
-    selection = job.selection
+    selection, kind = job.selection, job.operation.kind
     ids = [int(i) for i in selection.get("ids", [])][:MAX_IDS]
     for start in range(0, len(ids), 50):
         yield [_one(job, kind, document_id, context) for document_id in ids[start : start + 50]]
@@ -59,7 +60,7 @@ def pages(job, kind: DocumentKind, *, today: date, context: CallContext) -> Iter
             job.connection,
             lambda api, offset=offset: api.documents(
                 kind,
-                filter=provider_filter(spec, today=today),
+                filter=job_filter(job, spec, today=today),
                 q=spec.get("q") or None,
                 with_=["contact"],
                 limit=MAX_PAGE_SIZE,
@@ -72,6 +73,12 @@ def pages(job, kind: DocumentKind, *, today: date, context: CallContext) -> Iter
         offset += len(page.items)
         if not page.items or offset >= page.total:
             return
+
+
+def job_filter(job, spec: dict[str, Any], *, today: date) -> Filter:
+    own = job.operation.selection_filter(job.parameters)
+    user = provider_filter(spec, today=today)
+    return user & own if own else user
 
 
 def _one(job, kind: DocumentKind, document_id: int, context: CallContext) -> dict[str, Any]:

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,14 +23,10 @@ from partnerapp.connections.services import (
     ConnectionUnusable,
 )
 from partnerapp.jobs import ledger, notifications, selection, states
-from partnerapp.jobs.actions import (
-    CHANGE_STATUS,
-    SEND_BY_EMAIL,
-    ActionSpec,
-    action_for,
-    missing_scope_message,
-)
 from partnerapp.jobs.models import BatchJob, JobItem
+from partnerapp.jobs.operations import Context, JobInputError, operation_for
+from partnerapp.jobs.operations.email import RECIPIENTS_MAX_CHARS, recipient_addresses
+from partnerapp.smartbusiness.describe import describe, missing_scope_message
 from partnerapp.smartbusiness.errors import (
     MissingScope,
     ServerError,
@@ -41,19 +35,14 @@ from partnerapp.smartbusiness.errors import (
     TransportError,
     Unauthorized,
 )
-from partnerapp.smartbusiness.placeholders import unknown_placeholders
+from partnerapp.smartbusiness.vocabulary import CHANGEABLE_STATUSES
 
 logger = logging.getLogger(__name__)
 Item = JobItem.State
 Job = BatchJob.Status
 PREPARE_MAX_PACING_WAIT = 30.0
 PREPARE_RETRY_DELAY = 10.0
-CHANGEABLE_STATUSES = {"DR", "S", "P", "PP", "R1", "R2", "R3", "R", "DC", "C"}
-RECIPIENTS_MAX_CHARS = 254  # the override addresses, joined, fit one item's recipient field
-
-
-class JobInputError(Exception):
-    """Input the user must fix; the message says what."""
+__all__ = ["CHANGEABLE_STATUSES", "RECIPIENTS_MAX_CHARS", "JobInputError", "recipient_addresses"]
 
 
 @dataclass(frozen=True)
@@ -82,16 +71,23 @@ def job_create(
     auto_start: bool = False,
     schedule_run=None,
 ) -> BatchJob:
-    """A draft job; its preparation (reading the selected documents) starts after commit."""
-    spec = action_for(action)
+    """A draft job; its preparation (reading the selected documents) starts after commit.
+
+    The parameters are checked by the operation's own form, whoever sends them (the
+    wizard, a schedule, the API): one validation for every path.
+    """
+    try:
+        operation = operation_for(action)
+    except KeyError:
+        raise JobInputError(_("Unknown action: %(a)s") % {"a": action}) from None
     if connection.user_id != user.pk:
         raise JobInputError(_("This connection is not yours."))
     if not connection.is_usable:
         raise JobInputError(_("Reconnect this account before starting a job."))
-    if spec.required_scope not in connection.scope_list:
-        raise JobInputError(missing_scope_message(spec.required_scope))
+    if operation.required_scope not in connection.scope_list:
+        raise JobInputError(missing_scope_message(operation.required_scope))
     _check_selection(selection_spec)
-    _check_parameters(spec, parameters)
+    operation.check(parameters)
     with transaction.atomic():
         job = BatchJob.objects.create(
             user=user,
@@ -130,45 +126,6 @@ def _is_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
 
 
-def _check_parameters(spec: ActionSpec, params: dict) -> None:
-    if any("\x00" in value for value in params.values() if isinstance(value, str)):
-        raise JobInputError(_("The text contains a null character."))
-    if spec.operation == SEND_BY_EMAIL:
-        if not str(params.get("subject", "")).strip() or not str(params.get("body", "")).strip():
-            raise JobInputError(_("Subject and message must not be empty."))
-        unknown = unknown_placeholders(params["subject"] + params["body"])
-        if unknown:
-            raise JobInputError(
-                _("Unknown placeholder %(p)s; check the spelling.") % {"p": unknown[0]}
-            )
-        _check_recipient_override(params.get("recipient_override"))
-    if spec.operation == CHANGE_STATUS and params.get("status") not in CHANGEABLE_STATUSES:
-        raise JobInputError(_("Choose the status to change to."))
-
-
-def recipient_addresses(value) -> list[str]:
-    """The override addresses of `parameters["recipient_override"]`: a list, or one string
-    with addresses separated by commas, semicolons or line breaks."""
-    if not value:
-        return []
-    parts = value if isinstance(value, list | tuple) else str(value).replace(";", ",").split(",")
-    return [str(part).strip() for raw in parts for part in str(raw).split() if part.strip()]
-
-
-def _check_recipient_override(value) -> None:
-    addresses = recipient_addresses(value)
-    for address in addresses:
-        try:
-            validate_email(address)
-        except ValidationError:
-            raise JobInputError(_("Not an email address: %(a)s") % {"a": address}) from None
-    if len(", ".join(addresses)) > RECIPIENTS_MAX_CHARS:
-        raise JobInputError(
-            _("The override addresses may be at most %(n)d characters long together.")
-            % {"n": RECIPIENTS_MAX_CHARS}
-        )
-
-
 # -- preparing --------------------------------------------------------------------------------
 
 
@@ -183,8 +140,9 @@ def job_prepare(*, job_id: int) -> PrepareLater | None:
     context = CallContext(job_id=job.pk, max_wait=PREPARE_MAX_PACING_WAIT)
     today = timezone.localdate()
     try:
-        for documents in selection.pages(job, job.spec.kind, today=today, context=context):
-            JobItem.objects.bulk_create(_items_for(job, documents), ignore_conflicts=True)
+        for documents in selection.pages(job, today=today, context=context):
+            items = _items_for(job, documents, today=today)
+            JobItem.objects.bulk_create(items, ignore_conflicts=True)
     except PacingWait as wait:
         return PrepareLater(delay=wait.retry_after)
     except ConnectionUnusable as exc:
@@ -199,15 +157,15 @@ def job_prepare(*, job_id: int) -> PrepareLater | None:
         return PrepareLater(delay=ClientCredentialsRefused.RETRY_AFTER)
     except (ServerError, TransportError, Unauthorized) as exc:  # a bad minute: wait
         BatchJob.objects.filter(pk=job.pk).update(
-            error=_("Waiting for SmartBusiness: %(m)s") % {"m": exc.message}
+            error=_("Waiting for SmartBusiness: %(m)s") % {"m": describe(exc)}
         )
         return PrepareLater(delay=PREPARE_RETRY_DELAY)
     except MissingScope as exc:
-        message = missing_scope_message(exc.scope or job.spec.required_scope)
+        message = missing_scope_message(exc.scope or job.operation.required_scope)
         states.job_move(job, target=Job.FAILED, finished_at=timezone.now(), error=message)
         return None
     except SmartBusinessError as exc:
-        message = _("Could not read the selected documents: %(m)s") % {"m": exc.message}
+        message = _("Could not read the selected documents: %(m)s") % {"m": describe(exc)}
         states.job_move(job, target=Job.FAILED, finished_at=timezone.now(), error=message)
         return None
     BatchJob.objects.filter(pk=job.pk).update(prepared_at=timezone.now(), error="")
@@ -217,14 +175,15 @@ def job_prepare(*, job_id: int) -> PrepareLater | None:
     return None
 
 
-def _items_for(job: BatchJob, documents: list[dict]) -> list[JobItem]:
+def _items_for(job: BatchJob, documents: list[dict], *, today) -> list[JobItem]:
     """One item per document; those the preview can already tell are skipped say why.
 
     The ledger's holders (another job sent it, or is sending it) are shown here so the
     preview is honest; the claim enforces it again when the item runs.
     """
-    spec, params = job.spec, job.parameters
-    items = [_item_for(spec, job, params, document) for document in documents]
+    operation = job.operation
+    context = Context(operation, job.parameters, extra=_page_extra(job, documents))
+    items = [_item_for(context, job, document, today=today) for document in documents]
     existing = [
         item for item, document in zip(items, documents, strict=True) if not document.get("missing")
     ]
@@ -237,7 +196,33 @@ def _items_for(job: BatchJob, documents: list[dict]) -> list[JobItem]:
     return items
 
 
-def _item_for(spec: ActionSpec, job, params: dict, document: dict) -> JobItem:
+def _page_extra(job: BatchJob, documents: list[dict]) -> dict:
+    """What operations look up per page: when partnerapp last raised each document's
+    reminder level (the reminder run counts its days from there)."""
+    if len(job.operation.steps) < 2:
+        return {}
+    ids = [int(document["id"]) for document in documents if not document.get("missing")]
+    return {"last_reminded": reminder_history_last(job.connection, ids)}
+
+
+def reminder_history_last(connection: Connection, document_ids) -> dict:
+    """Per invoice of the connection's account: the day partnerapp last raised its
+    reminder level (an item that got past its first step)."""
+    rows = (
+        JobItem.objects.filter(
+            job__connection__base_url=connection.base_url,
+            job__connection__account_id=connection.account_id,
+            job__action__endswith=".send_reminders",
+            document_id__in=list(document_ids),
+            step__gte=1,
+        )
+        .values("document_id")
+        .annotate(last=Max("claimed_at"))
+    )
+    return {row["document_id"]: timezone.localdate(row["last"]) for row in rows if row["last"]}
+
+
+def _item_for(context: Context, job, document: dict, *, today) -> JobItem:
     document = _without_nul(document)  # PostgreSQL text cannot hold NUL; providers might send it
     contact = document.get("contact") or {}
     item = JobItem(
@@ -246,26 +231,17 @@ def _item_for(spec: ActionSpec, job, params: dict, document: dict) -> JobItem:
         document_number=str(document.get("number", "")),
         document_status=str(document.get("status", "")),
         contact_name=str(document.get("contact_name") or contact.get("name") or ""),
-        recipient_email=_recipient_email(params, contact),
         recipient_name=str(contact.get("name") or document.get("contact_name") or ""),
         snapshot=_snapshot(document),
     )
-    reason = ""
     if document.get("missing"):
         reason = _("The document no longer exists.")
     else:
-        reason = spec.skip_reason(document, params)
-    if not reason and spec.operation == SEND_BY_EMAIL and not item.recipient_email:
-        reason = _("The contact has no email address.")
+        context.operation.prepare_item(item, document, context)
+        reason = context.operation.skip_reason(document, item, context, today=today)
     if reason:
         item.state, item.outcome = Item.SKIPPED, reason
     return item
-
-
-def _recipient_email(params: dict, contact: dict) -> str:
-    """The override addresses (comma-separated) if the job has them, else the contact's."""
-    override = recipient_addresses(params.get("recipient_override"))
-    return ", ".join(override) if override else str(contact.get("email") or "").strip()
 
 
 def _without_nul(value):
@@ -280,10 +256,14 @@ def _without_nul(value):
 
 def _snapshot(document: dict) -> dict:
     contact = document.get("contact") or {}
-    keys = ("number", "date", "due", "total", "currency", "language", "contact_name", "status")
+    keys = ("number", "date", "due", "total", "total_paid", "currency", "language")
+    keys += ("contact_name", "status")
     return {
         **{key: document.get(key) for key in keys},
-        "contact": {key: contact.get(key) for key in ("number", "name", "salutation", "email")},
+        "contact": {
+            key: contact.get(key)
+            for key in ("number", "name", "salutation", "email", "communication_language")
+        },
     }
 
 

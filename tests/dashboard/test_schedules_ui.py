@@ -85,7 +85,7 @@ def test_email_schedules_need_subject_and_body_and_known_placeholders(client, pa
     client.force_login(partner)
     url = reverse("dashboard:schedule_create")
     html = client.post(url, form_data(connection, subject="")).content.decode()
-    assert "Required when sending by email." in html
+    assert "This field is required." in html
     html = client.post(url, form_data(connection, body="Hi {INVOICENUMBER}")).content.decode()
     assert "Unknown placeholder" in html and "{INVOICENUMBER}" in html
     html = client.post(url, form_data(connection, action="invoice.change_status")).content.decode()

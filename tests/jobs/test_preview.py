@@ -90,7 +90,7 @@ def test_a_filter_selects_by_status_and_date(connect, sandbox, partner, worker):
 @pytest.mark.parametrize(
     ("parameters", "message"),
     [
-        ({"subject": "", "body": "x"}, "must not be empty"),
+        ({"subject": "", "body": "x"}, "Subject: This field is required"),
         ({"subject": "Invoice {INVOICENR}", "body": "x"}, "Unknown placeholder {INVOICENR}"),
     ],
 )

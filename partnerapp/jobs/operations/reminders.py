@@ -1,0 +1,225 @@
+"""Payment reminders (Mahnlauf): move each overdue invoice one reminder level up, then
+email it that level's reminder in the customer's language.
+
+Two irreversible steps per invoice — `change-status` to R1/R2/R3 (with `date_time`
+now), then `send-by-email` — each claimed, performed, recorded and reconciled on its
+own (`engine.py`): a crash between them resumes at the email and never changes the
+status twice. R3 is the last level a run sets; debt collection is a person's decision.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from partnerapp.jobs.operations import texts
+from partnerapp.jobs.operations.base import Context, Operation, ParametersForm
+from partnerapp.jobs.operations.email import (
+    LANGUAGE_CHOICES,
+    EmailTextsMixin,
+    SendEmail,
+    email_text,
+    recipient_problem,
+    recipients_of,
+)
+from partnerapp.jobs.operations.status import ChangeStatusTo, provider_now
+from partnerapp.smartbusiness import vocabulary
+from partnerapp.smartbusiness.client import ActionResult, Filter, SmartBusinessClient
+
+LEVELS = vocabulary.REMINDER_LEVELS  # R1, R2, R3
+DEFAULT_DAYS = 10
+REMINDED = (vocabulary.SENT, vocabulary.PARTIALLY_PAID, vocabulary.REMINDER_1)
+REMINDED += (vocabulary.REMINDER_2,)  # the statuses a run moves up one level
+
+
+class RemindersForm(EmailTextsMixin, ParametersForm):
+    """Days before each level, and each level's text in each language."""
+
+    own_placeholders = texts.OWN_PLACEHOLDERS
+    language = forms.ChoiceField(
+        label=gettext_lazy("Language for invoices and contacts without one"),
+        choices=LANGUAGE_CHOICES,
+        required=False,
+    )
+    sender = forms.ChoiceField(
+        label=gettext_lazy("From"), choices=list(vocabulary.EMAIL_SENDERS.items()), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = {
+            "R1": _("Days after the due date before the 1st reminder"),
+            "R2": _("Days after the 1st reminder before the 2nd"),
+            "R3": _("Days after the 2nd reminder before the 3rd"),
+        }
+        for level in LEVELS:
+            self.fields[f"days_{level}"] = forms.IntegerField(
+                label=labels[level], min_value=0, max_value=365, required=False
+            )
+            self.add_language_fields(prefix=f"{level}_")
+
+    def clean(self):
+        data = super().clean()
+        self.texts = {level: self.clean_texts(data, prefix=f"{level}_") for level in LEVELS}
+        return data
+
+    def parameters(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        days = {level: _days(data.get(f"days_{level}")) for level in LEVELS}
+        chosen = {
+            level: {**texts.shipped_texts(level), **self.texts[level]} for level in LEVELS
+        }  # a language left empty sends the shipped text, frozen now as the preview shows it
+        return {
+            "days": days,
+            "texts": chosen,
+            "sender": data.get("sender") or "",
+            "language": data.get("language") or "de",
+        }
+
+    @classmethod
+    def data_for(cls, parameters: dict[str, Any]) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "sender": parameters.get("sender", ""),
+            "language": parameters.get("language", ""),
+        }
+        days = parameters.get("days") or {}
+        level_texts = parameters.get("texts") or {}
+        for level in LEVELS:
+            data[f"days_{level}"] = days.get(level, "") if isinstance(days, dict) else ""
+            by_language = level_texts.get(level) if isinstance(level_texts, dict) else None
+            for code, text in (by_language or {}).items():
+                if isinstance(text, dict):
+                    data[f"{level}_subject_{code}"] = text.get("subject", "")
+                    data[f"{level}_body_{code}"] = text.get("body", "")
+        return data
+
+    def initial_texts(self) -> None:
+        """Show the shipped texts in every tab (the wizard's starting point)."""
+        for level in LEVELS:
+            self.initial[f"days_{level}"] = DEFAULT_DAYS
+            for code, text in texts.shipped_texts(level).items():
+                self.initial[f"{level}_subject_{code}"] = text["subject"]
+                self.initial[f"{level}_body_{code}"] = text["body"]
+
+
+def _days(value) -> int:
+    return DEFAULT_DAYS if value in (None, "") else int(value)
+
+
+def next_level(status: str) -> str:
+    return vocabulary.NEXT_REMINDER.get(status, "")
+
+
+class RaiseLevel(ChangeStatusTo):
+    """Step 1: the invoice's next reminder level, dated now."""
+
+    label = gettext_lazy("set the reminder level")
+
+    def target(self, item, context: Context) -> str:
+        return next_level(item.document_status)
+
+    def perform(self, api: SmartBusinessClient, item, context: Context) -> ActionResult:
+        return api.change_status(
+            context.operation.kind,
+            item.document_id,
+            status=self.target(item, context),
+            date_time=provider_now(),
+        )
+
+
+class SendReminder(SendEmail):
+    """Step 2: that level's reminder text, in the customer's language."""
+
+    name = "send_reminder"
+    label = gettext_lazy("email the reminder")
+
+    def ledger_action(self, item, context: Context) -> str:
+        return f"send_reminder:{next_level(item.document_status)}"
+
+    def text(self, item, context: Context) -> dict[str, str]:
+        level = next_level(item.document_status) or vocabulary.REMINDER_3
+        level_texts = (context.parameters.get("texts") or {}).get(level) or {}
+        fallback = texts.shipped_text(level, item.language or "de")
+        return email_text(item, context, templates=level_texts, fallback=fallback)
+
+    def perform(self, api: SmartBusinessClient, item, context: Context) -> ActionResult:
+        text = self.text(item, context)
+        sender = context.parameters.get("sender") or None
+        return api.send_by_email(
+            context.operation.kind,
+            item.document_id,
+            subject=text["subject"],
+            body=text["body"],
+            recipients=recipients_of(item),
+            sender=sender,
+        )
+
+    def took_effect(self, api: SmartBusinessClient, item, context: Context) -> bool:
+        """Nothing at the provider shows that a reminder email went out: an unclear
+        answer stays uncertain for a person to check."""
+        return False
+
+
+class PaymentReminders(Operation):
+    name = "send_reminders"
+    title = gettext_lazy("Send payment reminders for %(documents)s")
+    form_class = RemindersForm
+    steps = (RaiseLevel(), SendReminder())
+    documents = ("invoice",)
+    sends = sends_email = True
+    default_statuses = REMINDED
+
+    def selection_filter(self, parameters: dict[str, Any]) -> Filter:
+        """Only invoices a run can move up: sent, partially paid, 1st or 2nd reminder."""
+        combined = Filter()
+        for status in REMINDED:
+            combined |= Filter(status=status)
+        return combined
+
+    def skip_reason(self, document, item, context, *, today) -> str:
+        reason = super().skip_reason(document, item, context, today=today)
+        status = str(document.get("status", ""))
+        if reason:
+            return reason
+        if status == vocabulary.PAID:
+            return _("Paid meanwhile.")
+        if status in (vocabulary.REMINDER_3, vocabulary.REMINDER, vocabulary.DEBT_COLLECTION):
+            return _("The 3rd reminder is reached; debt collection is a person's decision.")
+        if status not in REMINDED:
+            return _("Not an open invoice (status %(s)s).") % {"s": status}
+        open_amount = texts.open_amount(document)
+        if open_amount is not None and open_amount <= 0:
+            return _("Nothing is open on this invoice.")
+        due = self.due_on(document, context, status=status)
+        if due is not None and due > today:
+            return _("Not yet due for the next reminder (on %(d)s).") % {
+                "d": due.strftime("%d.%m.%Y")
+            }
+        return recipient_problem(item)
+
+    def due_on(self, document: dict, context: Context, *, status: str) -> date | None:
+        """The day the next level is due: N days after the last reminder partnerapp sent
+        (its history), else after the due date plus the levels before (set elsewhere)."""
+        days = {level: _days((context.parameters.get("days") or {}).get(level)) for level in LEVELS}
+        target = next_level(status)
+        last = (context.extra.get("last_reminded") or {}).get(int(document["id"]))
+        if last is not None:
+            return last + timedelta(days=days[target])
+        try:
+            due = date.fromisoformat(str(document.get("due"))[:10])
+        except ValueError:
+            return None
+        before = LEVELS[: LEVELS.index(target) + 1]
+        return due + timedelta(days=sum(days[level] for level in before))
+
+    def email_preview(self, item, context: Context) -> dict[str, str]:
+        return self.steps[1].text(item, context)
+
+    def prepare_item(self, item, document, context) -> None:
+        contact = document.get("contact") or {}
+        item.recipient_email = str(contact.get("email") or "").strip()
+        item.language = texts.item_language(document, context.parameters.get("language") or "de")
