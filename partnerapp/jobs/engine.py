@@ -163,7 +163,8 @@ def item_perform(job: BatchJob, item: JobItem) -> SliceOutcome | None:
         if not isinstance(result, ActionResult):
             return result  # the item was released, failed or reconciled
         if item.step == len(steps) - 1:
-            _finish(item, Item.SENT, outcome="", request_id=result.request_id)
+            done = _step_record(job, item, request_id=result.request_id, proven=False)
+            _finish(item, Item.SENT, outcome="", request_id=result.request_id, **done)
             return None
         if not _step_done(job, item, request_id=result.request_id, proven=False):
             return None  # someone else moved the item (a sweeper): it is theirs now
@@ -211,20 +212,25 @@ def _step_done(job: BatchJob, item: JobItem, *, request_id: str, proven: bool) -
     Conditional on the item still being `sending` at that step: of two recorders (a
     worker and a sweeper) one wins. Returns how many rows changed (0 or 1).
     """
+    done = _step_record(job, item, request_id=request_id, proven=proven)
+    moved = JobItem.objects.filter(pk=item.pk, state=Item.SENDING, step=item.step).update(
+        request_id=request_id or item.request_id, **done
+    )
+    if moved:
+        item.step, item.step_log = done["step"], done["step_log"]
+        item.request_id = request_id or item.request_id
+    return moved
+
+
+def _step_record(job: BatchJob, item: JobItem, *, request_id: str, proven: bool) -> dict:
+    """The item's fields once its current step took effect: the next step, and the log."""
     entry = {
         "step": job.operation.steps[item.step].name,
         "request_id": request_id,
         "at": timezone.now().isoformat(),
         "proven": proven,
     }
-    log = [*item.step_log, entry]
-    moved = JobItem.objects.filter(pk=item.pk, state=Item.SENDING, step=item.step).update(
-        step=item.step + 1, step_log=log, request_id=request_id or item.request_id
-    )
-    if moved:
-        item.step, item.step_log = item.step + 1, log
-        item.request_id = request_id or item.request_id
-    return moved
+    return {"step": item.step + 1, "step_log": [*item.step_log, entry]}
 
 
 def _release(item: JobItem, *, outcome: str, delay: float = 0) -> None:
@@ -271,8 +277,9 @@ def _finish(
     error=None,
     request_id: str = "",
     source: str = Item.SENDING,
+    **done,
 ) -> None:
-    changes = {"outcome": outcome, "finished_at": timezone.now()}
+    changes = {"outcome": outcome, "finished_at": timezone.now(), **done}
     if error is not None:
         changes.update(
             error_status=error.status, error_detail=error.detail(), request_id=error.request_id
@@ -309,7 +316,8 @@ def item_reconcile(job: BatchJob, item: JobItem, *, cause: Exception | None) -> 
         return Item.PENDING
     if proven:
         outcome = _("Confirmed done after an unclear answer (%(reason)s).") % {"reason": reason}
-        _finish(item, Item.SENT, outcome=outcome, error=error)
+        done = _step_record(job, item, request_id="", proven=True)
+        _finish(item, Item.SENT, outcome=outcome, error=error, **done)
         return Item.SENT
     _finish(item, Item.UNCERTAIN, outcome=_uncertain_sentence(job, item, reason), error=error)
     return Item.UNCERTAIN
