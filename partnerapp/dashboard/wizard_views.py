@@ -15,16 +15,21 @@ from partnerapp.connections.models import Connection
 from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import ConnectionUnusable, connection_call
 from partnerapp.dashboard.forms import (
+    OWN_PLACEHOLDER_HELP,
     PLACEHOLDER_HELP,
     JobWizardForm,
     SelectionFilterForm,
 )
 from partnerapp.jobs import services as jobs
-from partnerapp.jobs.actions import ACTIONS, SEND_BY_EMAIL, missing_scope_message
+from partnerapp.jobs.operations import OPERATIONS
+from partnerapp.jobs.operations.reminders import LEVELS
+from partnerapp.jobs.operations.texts import LANGUAGE_NAMES
 from partnerapp.jobs.selection import provider_filter
 from partnerapp.smartbusiness.client import DocumentKind
+from partnerapp.smartbusiness.describe import describe, missing_scope_message
 from partnerapp.smartbusiness.errors import NotFound, SmartBusinessError
 from partnerapp.smartbusiness.placeholders import expand, unknown_placeholders
+from partnerapp.smartbusiness.vocabulary import status_label
 
 WIZARD_FIELDS = ("q", "status", "date_from", "date_to", "contact_id")
 
@@ -88,8 +93,24 @@ def _page(request, connection, form, *, rendering=None, status=200) -> HttpRespo
         "form": form,
         "rendering": rendering,
         "placeholders": PLACEHOLDER_HELP,
+        "own_placeholders": OWN_PLACEHOLDER_HELP,
+        "reminder_texts": reminder_texts(form),
     }
     return render(request, "dashboard/wizard.html", context, status=status)
+
+
+def reminder_texts(form) -> list[tuple[str, list[tuple[str, object, object]]]]:
+    """Each reminder level's subject and message fields per language, for the page."""
+    return [
+        (
+            status_label(level),
+            [
+                (name, form[f"{level}_subject_{code}"], form[f"{level}_body_{code}"])
+                for code, name in LANGUAGE_NAMES.items()
+            ],
+        )
+        for level in LEVELS
+    ]
 
 
 def _initial(query: QueryDict) -> dict:
@@ -98,7 +119,7 @@ def _initial(query: QueryDict) -> dict:
     ids = [part for part in query.getlist("ids") if part.isdigit()]
     initial["ids"] = ids
     initial["selection"] = "ids" if ids and not query.get("all_matching") else "filter"
-    if query.get("action") in ACTIONS:
+    if query.get("action") in OPERATIONS:
         initial["action"] = query["action"]
     return initial
 
@@ -106,8 +127,8 @@ def _initial(query: QueryDict) -> dict:
 def _rendering(connection: Connection, data: QueryDict) -> Rendering:
     subject, body = data.get("subject", "")[:255], data.get("body", "")[:10000]
     unknown = tuple(unknown_placeholders(subject + "\n" + body))
-    action = ACTIONS.get(data.get("action", ""), ACTIONS["invoice.send_by_email"])
-    if action.operation != SEND_BY_EMAIL:
+    action = OPERATIONS.get(data.get("action", ""), OPERATIONS["invoice.send_by_email"])
+    if action.name != "send_by_email":
         return Rendering(problem=_("This action sends no email."))
     if action.required_scope not in connection.scope_list:
         return Rendering(unknown=unknown, problem=missing_scope_message(action.required_scope))
@@ -116,9 +137,7 @@ def _rendering(connection: Connection, data: QueryDict) -> Rendering:
     except (ConnectionUnusable, PacingWait, ValueError) as exc:
         return Rendering(unknown=unknown, problem=str(exc))
     except SmartBusinessError as exc:
-        return Rendering(
-            unknown=unknown, problem=_("SmartBusiness answered: %(m)s") % {"m": exc.message}
-        )
+        return Rendering(unknown=unknown, problem=describe(exc))
     if document is None:
         return Rendering(unknown=unknown, problem=_("No document matches the selection."))
     override = jobs.recipient_addresses(data.get("recipient_override", ""))

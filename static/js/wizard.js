@@ -12,6 +12,13 @@
     form.querySelectorAll("[data-documents]").forEach(function (part) {
       part.hidden = part.getAttribute("data-documents").split(" ").indexOf(documentKind) === -1;
     });
+    // The reminder texts (12 subject and message pairs) join the form only for a
+    // reminder run, so no other action posts or shows them.
+    var texts = form.querySelector("[data-reminder-texts]");
+    var template = document.getElementById("reminder-texts-template");
+    if (operation === "send_reminders" && texts && template && !texts.children.length) {
+      texts.appendChild(template.content.cloneNode(true));
+    }
     var override = form.querySelector("#id_recipient_override");
     var chosen = form.querySelector("input[name='recipients']:checked");
     if (override) { override.closest(".field").hidden = !chosen || chosen.value !== "override"; }

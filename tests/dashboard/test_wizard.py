@@ -385,3 +385,65 @@ def test_a_date_range_in_the_wizard_becomes_the_provider_filter(wizard, sandbox)
     job = BatchJob.objects.get()
     assert job.selection == {"filter": {"status": "DR", "date_from": start}}
     assert job.parameters == {"status": "S"}
+
+
+# -- a reminder run: days per level, each level's text per language ----------------------------
+
+
+def created(response) -> BatchJob:
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return BatchJob.objects.get(pk=int(response["Location"].rstrip("/").split("/")[-1]))
+
+
+def test_a_reminder_run_from_ticked_invoices_keeps_the_shipped_texts(wizard, sandbox):
+    ids = sandbox.drafts_with_email(2)
+    job = created(wizard(action="invoice.send_reminders", selection="ids", ids=ids))
+    assert job.action == "invoice.send_reminders" and job.selection == {"ids": ids}
+    assert job.parameters["days"] == {"R1": 10, "R2": 10, "R3": 10}
+    texts = job.parameters["texts"]
+    assert texts["R1"]["fr"]["subject"] == "Rappel de paiement : facture {INVOICENO}"
+    assert texts["R3"]["de"]["subject"] == "Letzte Mahnung: Rechnung {INVOICENO}"
+
+
+def test_the_days_and_a_text_of_one_language_can_be_changed(wizard, sandbox):
+    ids = sandbox.drafts_with_email(1)
+    job = created(
+        wizard(
+            action="invoice.send_reminders",
+            selection="ids",
+            ids=ids,
+            days_R1="20",
+            R2_subject_it="Sollecito {INVOICENO}",
+            R2_body_it="Aperto: {CURRENCY} {OPENAMOUNT}",
+        )
+    )
+    assert job.parameters["days"]["R1"] == 20
+    assert job.parameters["texts"]["R2"]["it"] == {
+        "subject": "Sollecito {INVOICENO}",
+        "body": "Aperto: {CURRENCY} {OPENAMOUNT}",
+    }
+
+
+def test_a_half_given_text_or_an_unknown_placeholder_is_refused(wizard, sandbox):
+    ids = sandbox.drafts_with_email(1)
+    page = wizard(
+        action="invoice.send_reminders", selection="ids", ids=ids, R1_subject_de="Nur Betreff"
+    )
+    assert page.status_code == 400 and "Give both subject and message" in page.content.decode()
+    page = wizard(
+        action="invoice.send_reminders",
+        selection="ids",
+        ids=ids,
+        R1_subject_de="{OFFEN}",
+        R1_body_de="x",
+    )
+    assert page.status_code == 400 and "Unknown placeholder {OFFEN}" in page.content.decode()
+    assert not BatchJob.objects.exists()
+
+
+def test_the_wizard_offers_the_reminder_fields_in_a_template(client, wizard):
+    html = client.get(wizard.url).content.decode()
+    assert 'data-testid="reminder-fields"' in html
+    template = html.split('id="reminder-texts-template"')[1].split("</template>")[0]
+    assert 'name="R3_body_fr"' in template and "{OPENAMOUNT}" in template
+    assert reverse("dashboard:job_new_render", args=[wizard.connection.pk]) in html
