@@ -236,3 +236,17 @@ def test_parameters_are_checked_by_the_operation_form(connect, partner, sandbox)
     stored = operation_for(REMINDERS).check({"days": {"R1": 5}})
     assert stored["days"] == {"R1": 5, "R2": 10, "R3": 10}
     assert stored["texts"]["R2"]["it"]["subject"].startswith("Secondo sollecito")
+
+
+def test_the_preview_counts_the_emails_per_language_with_one_rendering_each(
+    connect, partner, sandbox
+):
+    from partnerapp.jobs.preview import job_preview
+
+    german = overdue(sandbox.owner, 2, language="de")
+    italian = overdue(sandbox.owner, 1, language="it", offset=2)
+    preview = job_preview(reminder_job(partner, connect(), german + italian))
+    shares = {share.language: share for share in preview.languages}
+    assert {code: share.count for code, share in shares.items()} == {"de": 2, "it": 1}
+    assert shares["it"].example.subject.startswith("Promemoria di pagamento: fattura RE-")
+    assert shares["de"].example.subject.startswith("Zahlungserinnerung: Rechnung RE-")
