@@ -345,7 +345,8 @@ def _failure_sentence(exc: SmartBusinessError, job: BatchJob, item: JobItem) -> 
     needed = job.operation.required_scope
     missing = needed not in job.connection.scope_list
     bare_forbidden = isinstance(exc, Forbidden) and not exc.meta and missing
-    sentence = describe(exc, scope=needed if bare_forbidden else "")
+    about_scope = bare_forbidden or isinstance(exc, MissingScope)
+    sentence = describe(exc, scope=needed if about_scope else "")
     if len(job.operation.steps) > 1 and not isinstance(exc, MissingScope):
         step = job.operation.step_label(item.step)
         sentence = f"{step[:1].upper()}{step[1:]}: {sentence}"
