@@ -272,9 +272,13 @@ class SendEmail(Step):
         )
 
     def took_effect(self, api: SmartBusinessClient, item, context: Context) -> bool:
-        """A sent draft leaves the draft status; a resent document proves nothing."""
-        after = api.document(context.operation.kind, item.document_id).get("status")
-        return item.document_status == vocabulary.DRAFT and after not in (None, vocabulary.DRAFT)
+        return draft_was_sent(api, item, context)
+
+
+def draft_was_sent(api: SmartBusinessClient, item, context: Context) -> bool:
+    """A sent draft leaves the draft status; a resent document proves nothing."""
+    after = api.document(context.operation.kind, item.document_id).get("status")
+    return item.document_status == vocabulary.DRAFT and after not in (None, vocabulary.DRAFT)
 
 
 def draft_or_resend(document: dict[str, Any], params: dict[str, Any]) -> str:

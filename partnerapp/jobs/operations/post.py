@@ -8,8 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy
 
 from partnerapp.jobs.operations.base import Context, Operation, ParametersForm, Step, checkbox
-from partnerapp.jobs.operations.email import draft_or_resend
-from partnerapp.smartbusiness import vocabulary
+from partnerapp.jobs.operations.email import draft_or_resend, draft_was_sent
 from partnerapp.smartbusiness.client import ActionResult, SmartBusinessClient
 
 
@@ -46,8 +45,7 @@ class SendPost(Step):
         )
 
     def took_effect(self, api: SmartBusinessClient, item, context: Context) -> bool:
-        after = api.document(context.operation.kind, item.document_id).get("status")
-        return item.document_status == vocabulary.DRAFT and after not in (None, vocabulary.DRAFT)
+        return draft_was_sent(api, item, context)
 
 
 class SendByPost(Operation):
