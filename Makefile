@@ -52,3 +52,4 @@ bench: install-dev
 	$(BIN)/python tests/benchmarks/bench_sandbox_throughput.py
 	$(BIN)/python tests/benchmarks/bench_seeding.py
 	$(BIN)/python tests/benchmarks/bench_pages.py
+	$(BIN)/python tests/benchmarks/bench_bankfile.py
