@@ -131,7 +131,36 @@ class ActionSelect(forms.Select):
         return option
 
 
-class JobWizardForm(SelectionFilterForm):
+class OperationFieldsMixin:
+    """The fields of every operation's parameters form, of which only the chosen
+    operation's are validated — by that operation's own form (the wizard and schedules
+    share this; `job_create` checks a stored dict with the same form)."""
+
+    def add_operation_fields(self) -> None:
+        for name, field in parameter_fields().items():
+            self.fields.setdefault(name, field)
+        self.initial.setdefault("subject", DEFAULT_SUBJECT)  # in the reader's language
+        self.initial.setdefault("body", DEFAULT_BODY)
+        self.initial.setdefault("recipients", "contact")
+        if not self.initial.get("days_R1"):  # the shipped reminder texts, every language
+            reminders = OPERATIONS["invoice.send_reminders"].form(initial=self.initial)
+            reminders.initial_texts()
+            self.initial = reminders.initial
+
+    def clean_operation(self, operation) -> None:
+        """Validate the posted parameters with `operation`'s form; its errors join ours."""
+        self.parameters_form = operation.form(self.data)
+        if not self.parameters_form.is_valid():
+            for name, errors in self.parameters_form.errors.items():
+                for error in errors:
+                    self.add_error(None if name not in self.fields else name, error)
+
+    def parameters(self) -> dict:
+        """The job's parameters, as the chosen operation's form gives them."""
+        return self.parameters_form.parameters()
+
+
+class JobWizardForm(OperationFieldsMixin, SelectionFilterForm):
     """Everything a new job needs: the action, the documents, and the fields of every
     operation's parameters form (`jobs/operations/`), of which only the chosen
     operation's are validated — by that operation's own form.
@@ -151,8 +180,7 @@ class JobWizardForm(SelectionFilterForm):
     def __init__(self, *args, granted_scopes: Iterable[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = operation_choices()
-        for name, field in parameter_fields().items():
-            self.fields.setdefault(name, field)
+        self.add_operation_fields()
         granted = set(granted_scopes)
         self.missing_scopes = {
             key: op.required_scope
@@ -165,25 +193,10 @@ class JobWizardForm(SelectionFilterForm):
         if self.initial.get("action") in self.missing_scopes:
             # Not preselected: the browser selects the first action that is available.
             self.initial = {k: v for k, v in self.initial.items() if k != "action"}
-        self._initial_texts()
-
-    def _initial_texts(self) -> None:
-        """The shipped texts as starting values: the email in the reader's language, each
-        reminder level in every language."""
-        self.initial.setdefault("subject", DEFAULT_SUBJECT)
-        self.initial.setdefault("body", DEFAULT_BODY)
-        self.initial.setdefault("recipients", "contact")
-        reminders = OPERATIONS["invoice.send_reminders"].form(initial=self.initial)
-        reminders.initial_texts()
-        self.initial = reminders.initial
 
     def missing_scope_messages(self) -> list[str]:
         """One explanation per scope the actions lack, for the page."""
         return [missing_scope_message(s) for s in dict.fromkeys(self.missing_scopes.values())]
-
-    @property
-    def operation(self):
-        return OPERATIONS.get(self.cleaned_data.get("action", ""))
 
     def clean(self):
         data = super().clean()
@@ -199,18 +212,10 @@ class JobWizardForm(SelectionFilterForm):
             self.add_error(
                 "action", _("The ticked documents are invoices: choose an invoice action.")
             )
-        self.parameters_form = operation.form(self.data)
-        if not self.parameters_form.is_valid():
-            for name, errors in self.parameters_form.errors.items():
-                for error in errors:
-                    self.add_error(None if name not in self.fields else name, error)
+        self.clean_operation(operation)
         return data
 
     def selection_spec(self) -> dict:
         if self.cleaned_data["selection"] == "ids":
             return {"ids": self.cleaned_data["ids"]}
         return {"filter": self.filter_spec()}
-
-    def parameters(self) -> dict:
-        """The job's parameters, as the chosen operation's form gives them."""
-        return self.parameters_form.parameters()

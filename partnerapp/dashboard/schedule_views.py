@@ -22,9 +22,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from partnerapp.connections.models import Connection
-from partnerapp.dashboard.forms import DEFAULT_BODY, DEFAULT_SUBJECT, STATUS_CHOICES
+from partnerapp.dashboard.forms import STATUS_CHOICES, OperationFieldsMixin
 from partnerapp.jobs.models import Schedule
-from partnerapp.jobs.operations import OPERATIONS, operation_choices, parameter_fields
+from partnerapp.jobs.operations import OPERATIONS, operation_choices
 from partnerapp.jobs.schedules import cron_check
 
 NEXT_SLOTS = 3
@@ -36,7 +36,7 @@ DATE_CHOICES = [
 ZONES = sorted(available_timezones())
 
 
-class ScheduleForm(forms.Form):
+class ScheduleForm(OperationFieldsMixin, forms.Form):
     """A schedule: when, which documents, and the parameters of its operation — checked
     by the operation's own form, the same one the wizard and the API use."""
 
@@ -73,15 +73,7 @@ class ScheduleForm(forms.Form):
         )
         self.fields["action"].choices = operation_choices()
         self.fields["action"].initial = "invoice.send_by_email"
-        for name, field in parameter_fields().items():
-            self.fields.setdefault(name, field)
-        self.initial.setdefault("subject", DEFAULT_SUBJECT)
-        self.initial.setdefault("body", DEFAULT_BODY)
-        self.initial.setdefault("recipients", "contact")
-        if not self.initial.get("days_R1"):
-            reminders = OPERATIONS["invoice.send_reminders"].form(initial=self.initial)
-            reminders.initial_texts()
-            self.initial = reminders.initial
+        self.add_operation_fields()
 
     def clean_cron(self) -> str:
         expression = " ".join(self.cleaned_data["cron"].split())
@@ -97,11 +89,7 @@ class ScheduleForm(forms.Form):
             raise forms.ValidationError(_("The text contains a null character."))
         operation = OPERATIONS.get(data.get("action", ""))
         if operation is not None:
-            self.parameters_form = operation.form(self.data)
-            if not self.parameters_form.is_valid():
-                for name, errors in self.parameters_form.errors.items():
-                    for error in errors:
-                        self.add_error(None if name not in self.fields else name, error)
+            self.clean_operation(operation)
         return data
 
     def schedule_fields(self) -> dict:
@@ -116,7 +104,7 @@ class ScheduleForm(forms.Form):
             "cron": data["cron"],
             "time_zone": data["time_zone"],
             "selection": {"filter": selection},
-            "parameters": self.parameters_form.parameters(),
+            "parameters": self.parameters(),
             "enabled": data["enabled"],
         }
 

@@ -5,11 +5,10 @@ offer exactly these."""
 from __future__ import annotations
 
 from partnerapp.jobs.operations import OPERATIONS
-from partnerapp.smartbusiness.describe import missing_scope_message
 
 SEND_BY_EMAIL, SEND_BY_POST, CHANGE_STATUS = "send_by_email", "send_by_post", "change_status"
 CLASSIC = (SEND_BY_EMAIL, SEND_BY_POST, CHANGE_STATUS)
 
 ACTIONS = {key: op for key, op in OPERATIONS.items() if op.name in CLASSIC}
 
-__all__ = ["ACTIONS", "CHANGE_STATUS", "SEND_BY_EMAIL", "SEND_BY_POST", "missing_scope_message"]
+__all__ = ["ACTIONS", "CHANGE_STATUS", "SEND_BY_EMAIL", "SEND_BY_POST"]

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -182,7 +182,7 @@ def _items_for(job: BatchJob, documents: list[dict], *, today) -> list[JobItem]:
     preview is honest; the claim enforces it again when the item runs.
     """
     operation = job.operation
-    context = Context(operation, job.parameters, extra=_page_extra(job, documents))
+    context = Context(operation, job.parameters, extra=operation.page_extra(job, documents))
     items = [_item_for(context, job, document, today=today) for document in documents]
     existing = [
         item for item, document in zip(items, documents, strict=True) if not document.get("missing")
@@ -194,32 +194,6 @@ def _items_for(job: BatchJob, documents: list[dict], *, today) -> list[JobItem]:
             item.state, item.outcome = Item.SKIPPED, ledger.conflict_reason(claim, job)
             item.conflict_item = claim.item
     return items
-
-
-def _page_extra(job: BatchJob, documents: list[dict]) -> dict:
-    """What operations look up per page: when partnerapp last raised each document's
-    reminder level (the reminder run counts its days from there)."""
-    if len(job.operation.steps) < 2:
-        return {}
-    ids = [int(document["id"]) for document in documents if not document.get("missing")]
-    return {"last_reminded": reminder_history_last(job.connection, ids)}
-
-
-def reminder_history_last(connection: Connection, document_ids) -> dict:
-    """Per invoice of the connection's account: the day partnerapp last raised its
-    reminder level (an item that got past its first step)."""
-    rows = (
-        JobItem.objects.filter(
-            job__connection__base_url=connection.base_url,
-            job__connection__account_id=connection.account_id,
-            job__action__endswith=".send_reminders",
-            document_id__in=list(document_ids),
-            step__gte=1,
-        )
-        .values("document_id")
-        .annotate(last=Max("claimed_at"))
-    )
-    return {row["document_id"]: timezone.localdate(row["last"]) for row in rows if row["last"]}
 
 
 def _item_for(context: Context, job, document: dict, *, today) -> JobItem:

@@ -153,6 +153,10 @@ class Operation:
             return _("Cancelled or deleted (status %(s)s).") % {"s": status}
         return ""
 
+    def page_extra(self, job, documents: list[dict[str, Any]]) -> dict[str, Any]:
+        """What the operation looks up once per page of documents (`Context.extra`)."""
+        return {}
+
     def prepare_item(self, item, document: dict[str, Any], context: Context) -> None:
         """Fill the operation's own fields of a new item (recipient, language, …)."""
 

@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from django import forms
+from django.db.models import Max
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -32,8 +34,7 @@ from partnerapp.smartbusiness.client import ActionResult, Filter, SmartBusinessC
 
 LEVELS = vocabulary.REMINDER_LEVELS  # R1, R2, R3
 DEFAULT_DAYS = 10
-REMINDED = (vocabulary.SENT, vocabulary.PARTIALLY_PAID, vocabulary.REMINDER_1)
-REMINDED += (vocabulary.REMINDER_2,)  # the statuses a run moves up one level
+REMINDED = tuple(vocabulary.NEXT_REMINDER)  # the statuses a run moves up one level
 
 
 class RemindersForm(EmailTextsMixin, ParametersForm):
@@ -104,6 +105,25 @@ class RemindersForm(EmailTextsMixin, ParametersForm):
             for code, text in texts.shipped_texts(level).items():
                 self.initial[f"{level}_subject_{code}"] = text["subject"]
                 self.initial[f"{level}_body_{code}"] = text["body"]
+
+
+def last_reminded(connection, document_ids) -> dict[int, date]:
+    """Per invoice of the connection's account: the day partnerapp last raised its
+    reminder level (a reminder item that got past its first step)."""
+    from partnerapp.jobs.models import JobItem  # the models import the registry: at use
+
+    rows = (
+        JobItem.objects.filter(
+            job__connection__base_url=connection.base_url,
+            job__connection__account_id=connection.account_id,
+            job__action__endswith=f".{PaymentReminders.name}",
+            document_id__in=list(document_ids),
+            step__gte=1,
+        )
+        .values("document_id")
+        .annotate(last=Max("claimed_at"))
+    )
+    return {row["document_id"]: timezone.localdate(row["last"]) for row in rows if row["last"]}
 
 
 def _days(value) -> int:
@@ -218,6 +238,11 @@ class PaymentReminders(Operation):
 
     def email_preview(self, item, context: Context) -> dict[str, str]:
         return self.steps[1].text(item, context)
+
+    def page_extra(self, job, documents: list[dict]) -> dict[str, Any]:
+        """When partnerapp last raised each invoice's level (days count from there)."""
+        ids = [int(document["id"]) for document in documents if not document.get("missing")]
+        return {"last_reminded": last_reminded(job.connection, ids)}
 
     def prepare_item(self, item, document, context) -> None:
         contact = document.get("contact") or {}
