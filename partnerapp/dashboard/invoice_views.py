@@ -14,6 +14,7 @@ from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import ConnectionUnusable, connection_call
 from partnerapp.dashboard.forms import IdsField, InvoiceFilterForm
 from partnerapp.jobs.operations import OPERATIONS
+from partnerapp.jobs.operations.reminders import reminder_history
 from partnerapp.jobs.selection import provider_filter
 from partnerapp.smartbusiness.client import Page
 from partnerapp.smartbusiness.errors import SmartBusinessError
@@ -51,6 +52,8 @@ def invoices(request: HttpRequest, pk: int) -> HttpResponse:
         "selected_elsewhere": [i for i in selected if i not in shown],
         "filter_spec": filters.filter_spec() if valid else {},
         "more_actions": [(key, OPERATIONS[key].label) for key in MORE_ACTIONS],
+        # the reminders this user's jobs sent for the invoices shown: one query per page
+        "reminders": reminder_history(connection, shown, user=request.user) if shown else {},
     }
     return render(
         request, "dashboard/invoices.html", context, status=400 if filters.errors else 200

@@ -22,10 +22,17 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from partnerapp.connections.models import Connection
-from partnerapp.dashboard.forms import STATUS_CHOICES, OperationFieldsMixin
+from partnerapp.dashboard.forms import (
+    OWN_PLACEHOLDER_HELP,
+    PLACEHOLDER_HELP,
+    STATUS_CHOICES,
+    OperationFieldsMixin,
+)
+from partnerapp.dashboard.wizard_views import reminder_texts
 from partnerapp.jobs.models import Schedule
-from partnerapp.jobs.operations import OPERATIONS, operation_choices
-from partnerapp.jobs.schedules import cron_check
+from partnerapp.jobs.operations import OPERATIONS, JobInputError, operation_choices
+from partnerapp.jobs.operations.texts import LANGUAGE_NAMES
+from partnerapp.jobs.schedules import cron_check, weekly_reminders_create
 
 NEXT_SLOTS = 3
 RECENT_RUNS = 10
@@ -149,11 +156,68 @@ def _schedule(request: HttpRequest, pk: int) -> Schedule:
     )
 
 
+def email_texts(form: ScheduleForm) -> list[tuple[str, object, object]]:
+    """The email's subject and message fields per customer language, for the page."""
+    return [
+        (name, form[f"subject_{code}"], form[f"body_{code}"])
+        for code, name in LANGUAGE_NAMES.items()
+    ]
+
+
+def _shown_open(languages, *, when_given: bool) -> bool:
+    """A group of language texts starts unfolded when it holds an error (or a text)."""
+    fields = [field for _name, subject, body in languages for field in (subject, body)]
+    return any(field.errors or (when_given and field.value()) for field in fields)
+
+
+def _form_context(form: ScheduleForm) -> dict:
+    languages = email_texts(form)
+    return {
+        "form": form,
+        "email_texts": languages,
+        "email_texts_open": _shown_open(languages, when_given=True),
+        "reminder_levels": [
+            (level, texts, _shown_open(texts, when_given=False))
+            for level, texts in reminder_texts(form)
+        ],
+        "placeholders": PLACEHOLDER_HELP,
+        "own_placeholders": OWN_PLACEHOLDER_HELP,
+    }
+
+
 @login_required
 def schedule_list(request: HttpRequest) -> HttpResponse:
     schedules = Schedule.objects.filter(user=request.user).select_related("connection")
     rows = [(schedule, next_slots(schedule, 1), _label(schedule)) for schedule in schedules]
-    return render(request, "dashboard/schedules.html", {"rows": rows})
+    connections = Connection.objects.filter(user=request.user).order_by("owner_name", "pk")
+    context = {"rows": rows, "connections": connections}
+    return render(request, "dashboard/schedules.html", context)
+
+
+@login_required
+@require_POST
+def schedule_weekly_reminders(request: HttpRequest) -> HttpResponse:
+    """One click: the chosen account's reminder run every Monday at 07:00 — or, when it
+    exists already, that one (nothing is created twice)."""
+    connection = get_object_or_404(
+        Connection, pk=_posted_pk(request.POST.get("connection")), user=request.user
+    )
+    try:
+        schedule, created = weekly_reminders_create(user=request.user, connection=connection)
+    except JobInputError as exc:
+        messages.error(request, str(exc))
+        return redirect("dashboard:schedules")
+    names = {"n": schedule.name, "a": connection.owner_name}
+    if created:
+        messages.success(request, _("“%(n)s” is created for %(a)s.") % names)
+    else:
+        messages.warning(request, _("%(a)s already has this reminder run: “%(n)s”.") % names)
+    return redirect("dashboard:schedule", pk=schedule.pk)
+
+
+def _posted_pk(value: str | None) -> int:
+    """A posted id; anything else matches no row (a 404, like someone else's id)."""
+    return int(value) if value and value.isdigit() and len(value) < 19 else 0
 
 
 def _save(schedule: Schedule, fields: dict, *, was: dict | None) -> None:
@@ -176,7 +240,7 @@ def schedule_create(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("The schedule is saved."))
         return redirect("dashboard:schedule", pk=schedule.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "dashboard/schedule_form.html", {"form": form}, status=status)
+    return render(request, "dashboard/schedule_form.html", _form_context(form), status=status)
 
 
 @login_required
@@ -190,7 +254,7 @@ def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("The schedule is saved."))
         return redirect("dashboard:schedule", pk=schedule.pk)
     context = {
-        "form": form,
+        **_form_context(form),
         "schedule": schedule,
         "next_slots": next_slots(schedule),
         "label": _label(schedule),

@@ -28,6 +28,11 @@ urlpatterns = [
     path("jobs/<int:pk>/<slug:command>/", job_views.job_control, name="job_control"),
     path("schedules/", schedule_views.schedule_list, name="schedules"),
     path("schedules/new/", schedule_views.schedule_create, name="schedule_create"),
+    path(
+        "schedules/weekly-reminders/",
+        schedule_views.schedule_weekly_reminders,
+        name="schedule_weekly_reminders",
+    ),
     path("schedules/<int:pk>/", schedule_views.schedule_detail, name="schedule"),
     path("schedules/<int:pk>/toggle/", schedule_views.schedule_toggle, name="schedule_toggle"),
     path("schedules/<int:pk>/delete/", schedule_views.schedule_delete, name="schedule_delete"),

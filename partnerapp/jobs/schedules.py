@@ -15,11 +15,20 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partnerapp.connections.models import Connection
 from partnerapp.jobs import services
 from partnerapp.jobs.models import Schedule, ScheduleRun
+from partnerapp.jobs.operations import JobInputError, operation_for
+from partnerapp.smartbusiness.describe import missing_scope_message
 
 logger = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=2)  # slots older than this are not caught up
+# The one-click reminder run: every Monday at 07:00, Swiss time.
+WEEKLY_REMINDERS = {
+    "action": "invoice.send_reminders",
+    "cron": "0 7 * * 1",
+    "time_zone": "Europe/Zurich",
+}
 
 
 def cron_check(expression: str) -> str:
@@ -86,3 +95,36 @@ def _for_slot(selection: dict, slot: datetime) -> dict:
         if spec.get(key) == "today":
             spec[key] = slot.date().isoformat()
     return {**selection, "filter": spec} if "filter" in selection else selection
+
+
+def weekly_reminders_create(*, user, connection: Connection) -> tuple[Schedule, bool]:
+    """The Monday 07:00 reminder run of `connection`, with the shipped texts and days.
+
+    Returns (schedule, True) when it was created, or (the existing one, False) when
+    the user already has a reminder run at that time for that account: a second one
+    would only race the first. The parameters are the operation's defaults, checked by
+    its own form; the selection is every invoice the operation takes up (its
+    `default_statuses`, which its own filter applies at each run). JobInputError when
+    the connection is not the user's or lacks the operation's scope.
+    """
+    operation = operation_for(WEEKLY_REMINDERS["action"])
+    if connection.user_id != user.pk:
+        raise JobInputError(_("This connection is not yours."))
+    if operation.required_scope not in connection.scope_list:
+        raise JobInputError(missing_scope_message(operation.required_scope))
+    parameters = operation.check({})
+    with transaction.atomic():
+        # two clicks at once: the second waits here and then finds the first's schedule
+        Connection.objects.select_for_update().filter(pk=connection.pk).first()
+        existing = Schedule.objects.filter(user=user, connection=connection, **WEEKLY_REMINDERS)
+        if schedule := existing.order_by("pk").first():
+            return schedule, False
+        schedule = Schedule.objects.create(
+            user=user,
+            connection=connection,
+            name=_("Weekly reminder run (Mondays 07:00)"),
+            selection={"filter": {}},
+            parameters=parameters,
+            **WEEKLY_REMINDERS,
+        )
+    return schedule, True

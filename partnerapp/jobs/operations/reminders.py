@@ -9,7 +9,8 @@ status twice. R3 is the last level a run sets; debt collection is a person's dec
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -107,23 +108,76 @@ class RemindersForm(EmailTextsMixin, ParametersForm):
                 self.initial[f"{level}_body_{code}"] = text["body"]
 
 
-def last_reminded(connection, document_ids) -> dict[int, date]:
-    """Per invoice of the connection's account: the day partnerapp last raised its
-    reminder level (a reminder item that got past its first step)."""
+def reminder_items(connection, document_ids, *, user=None):
+    """The reminder items of `document_ids` on the connection's provider account that
+    raised the invoice's level (got past step 1) — of every partnerapp user, or only of
+    `user`'s jobs when given. The one lookup of partnerapp's reminder history."""
     from partnerapp.jobs.models import JobItem  # the models import the registry: at use
 
+    items = JobItem.objects.filter(
+        job__connection__base_url=connection.base_url,
+        job__connection__account_id=connection.account_id,
+        job__action__endswith=f".{PaymentReminders.name}",
+        document_id__in=list(document_ids),
+        step__gte=1,
+    )
+    return items if user is None else items.filter(job__user=user)
+
+
+def last_reminded(connection, document_ids) -> dict[int, date]:
+    """Per invoice of the connection's account: the day partnerapp last raised its
+    reminder level (whoever's job did it: the next level counts from there)."""
     rows = (
-        JobItem.objects.filter(
-            job__connection__base_url=connection.base_url,
-            job__connection__account_id=connection.account_id,
-            job__action__endswith=f".{PaymentReminders.name}",
-            document_id__in=list(document_ids),
-            step__gte=1,
-        )
+        reminder_items(connection, document_ids)
         .values("document_id")
         .annotate(last=Max("claimed_at"))
     )
     return {row["document_id"]: timezone.localdate(row["last"]) for row in rows if row["last"]}
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One reminder partnerapp sent for an invoice: the level it set, when, by which job
+    and item, and how the item stands (sent, or uncertain — to review)."""
+
+    document_id: int
+    level: str
+    at: datetime
+    job_id: int
+    item_id: int
+    state: str
+    state_label: str
+
+
+def reminder_history(connection, document_ids, *, user) -> dict[int, list[Reminder]]:
+    """Per invoice, the reminders `user`'s (a user or its id) jobs sent on the
+    connection's provider account, oldest first — one query for any number of invoices."""
+    from partnerapp.jobs.models import JobItem
+
+    labels = dict(JobItem.State.choices)
+    fields = ("document_id", "document_status", "claimed_at", "job_id", "pk", "state", "step_log")
+    rows = reminder_items(connection, document_ids, user=user).order_by("claimed_at", "pk")
+    history: dict[int, list[Reminder]] = {}
+    for document_id, status, claimed_at, job_id, pk, state, step_log in rows.values_list(*fields):
+        reminder = Reminder(
+            document_id=document_id,
+            level=next_level(status),
+            at=_step_time(step_log) or claimed_at,
+            job_id=job_id,
+            item_id=pk,
+            state=state,
+            state_label=str(labels.get(state, state)),
+        )
+        history.setdefault(document_id, []).append(reminder)
+    return history
+
+
+def _step_time(step_log) -> datetime | None:
+    """When the item's last recorded step took effect (the email, once it went out)."""
+    try:
+        return datetime.fromisoformat(step_log[-1]["at"])
+    except (IndexError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _days(value) -> int:
