@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import cache
 
 from django import forms
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from partnerapp.jobs import selection
 from partnerapp.jobs.operations import OPERATIONS, operation_choices, parameter_fields
-from partnerapp.jobs.operations.texts import SHIPPED
+from partnerapp.jobs.operations.base import DOCUMENTS
+from partnerapp.jobs.operations.texts import SHIPPED, shipped_texts
 from partnerapp.smartbusiness.describe import missing_scope_message
 from partnerapp.smartbusiness.placeholders import PLACEHOLDERS
-from partnerapp.smartbusiness.vocabulary import status_choices
+from partnerapp.smartbusiness.vocabulary import DOCUMENT_LANGUAGES, status_choices
 
 STATUS_CHOICES = status_choices(empty=_("All statuses"))
 SORT_CHOICES = [
@@ -46,6 +49,52 @@ OWN_PLACEHOLDER_HELP = [
     ("{OPENAMOUNT}", _("the open amount (total less what was paid)")),
     ("{DAYSOVERDUE}", _("days since the due date")),
 ]
+
+
+EMAIL_TEXT_FIELDS = ("subject", "body")
+
+
+@cache
+def shipped_email_texts() -> dict[str, dict[str, dict[str, str]]]:
+    """Each document kind's shipped email text in every language, `{kind: {language:
+    {"subject", "body"}}}`: the wizard's starting texts, and how it tells a text nobody
+    touched from one the user typed. (The catalogs do not change while a process runs.)"""
+    return {kind: shipped_texts(kind) for kind in DOCUMENTS}
+
+
+def reader_language() -> str:
+    """The job's default email language to start with: the reader's, when partnerapp writes
+    emails in it (else German)."""
+    language = (translation.get_language() or "")[:2]
+    return language if language in DOCUMENT_LANGUAGES else "de"
+
+
+def untouched(value: str, *, language: str, field: str) -> bool:
+    """Whether `value` is still some document kind's shipped `field` in `language` (browsers
+    post a textarea's line breaks as CRLF)."""
+    typed = value.replace("\r\n", "\n").strip()
+    return any(texts[language][field] == typed for texts in shipped_email_texts().values())
+
+
+def with_kind_texts(data: Mapping, document: str) -> Mapping:
+    """`data` with every untouched email text replaced by `document`'s shipped text in that
+    language — what switching the document kind does in the browser, for a page posted
+    without JavaScript. What the user typed stays."""
+    swapped = data.copy()  # a QueryDict's copy is mutable
+    for language, text in shipped_email_texts()[document].items():
+        for field in EMAIL_TEXT_FIELDS:
+            name = f"{field}_{language}"
+            if isinstance(data.get(name), str) and untouched(
+                data[name], language=language, field=field
+            ):
+                swapped[name] = text[field]
+    return swapped
+
+
+def wizard_data(data: Mapping) -> Mapping:
+    """The wizard's posted data, its untouched texts those of the chosen document kind."""
+    operation = OPERATIONS.get(data.get("action") or "")
+    return with_kind_texts(data, operation.document) if operation else data
 
 
 # <input type=date> speaks ISO dates in every language; parsing accepts ISO everywhere too.
@@ -177,8 +226,8 @@ class JobWizardForm(OperationFieldsMixin, SelectionFilterForm):
         label=_("Contact id"), required=False, min_value=1, max_value=2**63 - 1
     )
 
-    def __init__(self, *args, granted_scopes: Iterable[str], **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, granted_scopes: Iterable[str], **kwargs):
+        super().__init__(None if data is None else wizard_data(data), *args, **kwargs)
         self.fields["action"].choices = operation_choices()
         self.add_operation_fields()
         granted = set(granted_scopes)
@@ -193,6 +242,28 @@ class JobWizardForm(OperationFieldsMixin, SelectionFilterForm):
         if self.initial.get("action") in self.missing_scopes:
             # Not preselected: the browser selects the first action that is available.
             self.initial = {k: v for k, v in self.initial.items() if k != "action"}
+        if not self.is_bound:
+            self.start_email_texts()
+
+    def first_action(self) -> str:
+        """The action the page starts with: the one passed in, else the first available."""
+        choices = [key for key, _label in self.fields["action"].choices]
+        available = [key for key in choices if key not in self.missing_scopes] or choices
+        return self.initial.get("action") or available[0]
+
+    def start_email_texts(self) -> None:
+        """Every language's tab starts with the shipped text of the chosen document kind,
+        and the job's default language is the reader's."""
+        document = OPERATIONS[self.first_action()].document
+        self.initial.setdefault("language", reader_language())
+        for language, text in shipped_email_texts()[document].items():
+            for field in EMAIL_TEXT_FIELDS:
+                self.initial.setdefault(f"{field}_{language}", text[field])
+
+    def default_language(self) -> str:
+        """The job's default email language as the page shows it (posted or initial)."""
+        language = self["language"].value()
+        return language if language in DOCUMENT_LANGUAGES else "de"
 
     def missing_scope_messages(self) -> list[str]:
         """One explanation per scope the actions lack, for the page."""
@@ -213,7 +284,30 @@ class JobWizardForm(OperationFieldsMixin, SelectionFilterForm):
                 "action", _("The ticked documents are invoices: choose an invoice action.")
             )
         self.clean_operation(operation)
+        if operation.name == "send_by_email":
+            self.clean_default_text(data)
         return data
+
+    def clean_default_text(self, data: dict) -> None:
+        """The default language's text goes to every language left empty: the wizard asks
+        for it whenever another language has a text (and no `subject` stands in for all,
+        as a post from a script may give)."""
+        if (data.get("subject") or "").strip() or data.get("language") not in DOCUMENT_LANGUAGES:
+            return
+        default = data["language"]
+        given = {
+            language
+            for language in DOCUMENT_LANGUAGES
+            if any((data.get(f"{field}_{language}") or "").strip() for field in EMAIL_TEXT_FIELDS)
+        }
+        if given and default not in given:
+            self.add_error(
+                f"subject_{default}",
+                _(
+                    "Write the default language's subject and message: every language "
+                    "left empty gets them."
+                ),
+            )
 
     def selection_spec(self) -> dict:
         if self.cleaned_data["selection"] == "ids":

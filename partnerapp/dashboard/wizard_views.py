@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.contrib.auth.decorators import login_required
+from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,31 +20,71 @@ from partnerapp.dashboard.forms import (
     PLACEHOLDER_HELP,
     JobWizardForm,
     SelectionFilterForm,
+    shipped_email_texts,
+    wizard_data,
 )
 from partnerapp.jobs import services as jobs
 from partnerapp.jobs.operations import OPERATIONS
 from partnerapp.jobs.operations.reminders import LEVELS
-from partnerapp.jobs.operations.texts import LANGUAGE_NAMES
+from partnerapp.jobs.operations.texts import LANGUAGE_NAMES, item_language
 from partnerapp.jobs.selection import provider_filter
-from partnerapp.smartbusiness.client import DocumentKind
+from partnerapp.smartbusiness.client import MAX_PAGE_SIZE, DocumentKind, Filter
 from partnerapp.smartbusiness.describe import describe, missing_scope_message
 from partnerapp.smartbusiness.errors import NotFound, SmartBusinessError
 from partnerapp.smartbusiness.placeholders import expand, unknown_placeholders
-from partnerapp.smartbusiness.vocabulary import status_label
+from partnerapp.smartbusiness.vocabulary import DOCUMENT_LANGUAGES, status_label
 
 WIZARD_FIELDS = ("q", "status", "date_from", "date_to", "contact_id")
 
 
 @dataclass(frozen=True)
 class Rendering:
-    """Subject and body as the recipient of one selected document will read them."""
+    """Subject and body in one language's text as the recipient of one selected document
+    will read them."""
 
+    language: str = ""  # the text's language (a tab); "" for a problem common to all
     document: dict | None = None
+    document_language: str = ""  # the language that document's email goes in
     subject: str = ""
     body: str = ""
     recipient: str = ""
     unknown: tuple[str, ...] = ()
     problem: str = ""
+
+    @property
+    def language_name(self) -> str:
+        return LANGUAGE_NAMES.get(self.language, "")
+
+    @property
+    def document_language_name(self) -> str:
+        return LANGUAGE_NAMES.get(self.document_language, "")
+
+    @property
+    def in_another_language(self) -> bool:
+        """No selected document is in the text's language: another one stands in."""
+        return bool(self.document and self.language and self.document_language != self.language)
+
+
+@dataclass(frozen=True)
+class EmailTab:
+    """One language's subject and message in the wizard; the default language's tab also
+    shows the errors of the text every language without its own gets."""
+
+    language: str
+    name: str
+    subject: BoundField
+    body: BoundField
+    subject_label: str
+    body_label: str
+    is_default: bool
+    active: bool
+    subject_errors: tuple[str, ...] = ()
+    body_errors: tuple[str, ...] = ()
+
+    @property
+    def has_error(self) -> bool:
+        own = self.subject.errors or self.body.errors
+        return bool(own or self.subject_errors or self.body_errors)
 
 
 @login_required
@@ -60,7 +101,8 @@ def job_new(request: HttpRequest, pk: int) -> HttpResponse:
         return _page(request, connection, form)
     form = JobWizardForm(request.POST, granted_scopes=scopes)
     if "render" in request.POST:  # the "Render" button of browsers without JavaScript
-        return _page(request, connection, form, rendering=_rendering(connection, request.POST))
+        renderings = _renderings(connection, form.data, DOCUMENT_LANGUAGES)
+        return _page(request, connection, form, renderings=renderings)
     if form.is_valid():
         try:
             job = jobs.job_create(
@@ -81,22 +123,74 @@ def job_new(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_new_render(request: HttpRequest, pk: int) -> HttpResponse:
-    """The live rendering (htmx): subject and body expanded for one selected document."""
+    """The live rendering (htmx): the open tab's text expanded for a selected document in
+    that language (`render_language`; else the job's default language)."""
     connection = get_object_or_404(Connection, pk=pk, user=request.user)
-    context = {"rendering": _rendering(connection, request.POST), "connection": connection}
+    data = wizard_data(request.POST)
+    language = data.get("render_language") or ""
+    if language not in DOCUMENT_LANGUAGES:
+        language = _default_language(data)
+    context = {"renderings": _renderings(connection, data, [language]), "connection": connection}
     return render(request, "dashboard/_wizard_render.html", context)
 
 
-def _page(request, connection, form, *, rendering=None, status=200) -> HttpResponse:
+def _page(request, connection, form, *, renderings=None, status=200) -> HttpResponse:
+    tabs = email_tabs(form)
     context = {
         "connection": connection,
         "form": form,
-        "rendering": rendering,
+        "renderings": renderings,
         "placeholders": PLACEHOLDER_HELP,
         "own_placeholders": OWN_PLACEHOLDER_HELP,
         "reminder_texts": reminder_texts(form),
+        "email_tabs": tabs,
+        "open_language": next(tab.language for tab in tabs if tab.active),
+        "shipped_email_texts": shipped_email_texts(),
     }
     return render(request, "dashboard/wizard.html", context, status=status)
+
+
+def email_tabs(form: JobWizardForm) -> list[EmailTab]:
+    """The email's text per language, each tab's labels in its own language (the text is
+    written in it). The tab that opens: the first with an error, else the default one."""
+    default = form.default_language()
+    tabs = [_email_tab(form, code, name, default) for code, name in LANGUAGE_NAMES.items()]
+    failing = [tab.language for tab in tabs if tab.has_error]
+    opened = failing[0] if failing else default
+    return [replace(tab, active=tab.language == opened) for tab in tabs]
+
+
+def _email_tab(form: JobWizardForm, code: str, name: str, default: str) -> EmailTab:
+    with translation.override(code):
+        subject_label, body_label = _("Subject"), _("Message")
+    subject, body = form[f"subject_{code}"], form[f"body_{code}"]
+    fallback: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    if code == default and _posts_one_text(form, code):
+        # A script's post gave the one text for every language: the default tab shows it.
+        subject, body = form["subject"], form["body"]
+    elif code == default:  # the errors of that one text (when nothing was written)
+        fallback = (tuple(form["subject"].errors), tuple(form["body"].errors))
+    return EmailTab(
+        language=code,
+        name=name,
+        subject=subject,
+        body=body,
+        subject_label=subject_label,
+        body_label=body_label,
+        is_default=code == default,
+        active=False,
+        subject_errors=fallback[0],
+        body_errors=fallback[1],
+    )
+
+
+def _posts_one_text(form: JobWizardForm, default: str) -> bool:
+    """Whether the post gave `subject`/`body` for all languages and no text of the default
+    language's own."""
+    data = form.data if form.is_bound else {}
+    given = [bool((data.get(name) or "").strip()) for name in ("subject", "body")]
+    own = [bool((data.get(f"{name}_{default}") or "").strip()) for name in ("subject", "body")]
+    return any(given) and not any(own)
 
 
 def reminder_texts(form) -> list[tuple[str, list[tuple[str, object, object]]]]:
@@ -124,60 +218,125 @@ def _initial(query: QueryDict) -> dict:
     return initial
 
 
-def _rendering(connection: Connection, data: QueryDict) -> Rendering:
-    subject, body = data.get("subject", "")[:255], data.get("body", "")[:10000]
-    unknown = tuple(unknown_placeholders(subject + "\n" + body))
+# -- the rendering ------------------------------------------------------------------------------
+
+
+def _renderings(connection: Connection, data, languages) -> list[Rendering]:
+    """Per language, its text expanded for a selected document in that language, else for
+    the first selected one; one Rendering with the problem when none can be shown."""
     action = OPERATIONS.get(data.get("action", ""), OPERATIONS["invoice.send_by_email"])
-    if action.name != "send_by_email":
-        return Rendering(problem=_("This action sends no email."))
-    if action.required_scope not in connection.scope_list:
-        return Rendering(unknown=unknown, problem=missing_scope_message(action.required_scope))
+    written = {language: _written_text(data, language) for language in languages}
+    unknown = tuple(dict.fromkeys(p for text in written.values() for p in _unknown(text)))
+    problem = _problem(connection, action)
+    if problem:
+        return [Rendering(unknown=unknown, problem=problem)]
     try:
-        document = _one_document(connection, action.kind, data)
+        first = _one_document(connection, action.kind, data)
+        if first is None:
+            return [Rendering(unknown=unknown, problem=_("No document matches the selection."))]
+        return [
+            _rendering(connection, action.kind, data, language, written[language], first)
+            for language in languages
+        ]
     except (ConnectionUnusable, PacingWait, ValueError) as exc:
-        return Rendering(unknown=unknown, problem=str(exc))
+        return [Rendering(unknown=unknown, problem=str(exc))]
     except SmartBusinessError as exc:
-        return Rendering(unknown=unknown, problem=describe(exc))
-    if document is None:
-        return Rendering(unknown=unknown, problem=_("No document matches the selection."))
+        return [Rendering(unknown=unknown, problem=describe(exc))]
+
+
+def _problem(connection: Connection, action) -> str:
+    if action.name != "send_by_email":
+        return _("This action sends no email.")
+    if action.required_scope not in connection.scope_list:
+        return missing_scope_message(action.required_scope)
+    return ""
+
+
+def _rendering(connection, kind, data, language: str, text: dict, first: dict) -> Rendering:
+    default = _default_language(data)
+    document = first
+    if item_language(first, default) != language:
+        document = _document_in(connection, kind, data, language) or first
     override = jobs.recipient_addresses(data.get("recipient_override", ""))
     use_override = data.get("recipients") == "override" and override
     contact = document.get("contact") or {}
     creator = connection.owner_name
     return Rendering(
+        language=language,
         document=document,
-        subject=expand(subject, document, creator_name=creator),
-        body=expand(body, document, creator_name=creator),
+        document_language=item_language(document, default),
+        subject=expand(text["subject"], document, creator_name=creator),
+        body=expand(text["body"], document, creator_name=creator),
         recipient=", ".join(override) if use_override else str(contact.get("email") or ""),
-        unknown=unknown,
+        unknown=_unknown(text),
     )
 
 
-def _one_document(connection: Connection, kind: DocumentKind, data: QueryDict) -> dict | None:
-    """The first selected document with its contact, read from the provider."""
+def _written_text(data, language: str) -> dict[str, str]:
+    """The text an email in `language` carries, as the job would store it: the language's
+    own, else the one text a script's post may give for all, else the default language's."""
+    for suffix in (f"_{language}", "", f"_{_default_language(data)}"):
+        subject = data.get(f"subject{suffix}", "")[:255]
+        body = data.get(f"body{suffix}", "")[:10000]
+        if subject.strip() or body.strip():
+            return {"subject": subject, "body": body}
+    return {"subject": "", "body": ""}
+
+
+def _unknown(text: dict[str, str]) -> list[str]:
+    return unknown_placeholders(text["subject"] + "\n" + text["body"])
+
+
+def _default_language(data) -> str:
+    language = data.get("language") or ""
+    return language if language in DOCUMENT_LANGUAGES else "de"
+
+
+def _selected_ids(data) -> list[int]:
     ids = [int(part) for part in data.getlist("ids") if part.isdigit() and 0 < int(part) < 2**63]
-    if data.get("selection") == "ids" and ids:
-        try:
-            return connection_call(
-                connection, lambda api: api.document(kind, ids[0], with_=["contact"])
-            )
-        except NotFound:
-            raise ValueError(_("Document %(id)s no longer exists.") % {"id": ids[0]}) from None
+    return ids if data.get("selection") == "ids" else []
+
+
+def _selected_filter(data) -> tuple[Filter, str | None]:
+    """The wizard's filter as the provider's, and its search text."""
     filters = SelectionFilterForm(data)
     if not filters.is_valid():
         raise ValueError(_("Fix the filter first."))
     spec = filters.filter_spec()
     if data.get("contact_id", "").isdigit():
         spec["contact_id"] = int(data["contact_id"])
+    return provider_filter(spec, today=timezone.localdate()), spec.get("q")
+
+
+def _one_document(connection: Connection, kind: DocumentKind, data) -> dict | None:
+    """The first selected document with its contact, read from the provider."""
+    ids = _selected_ids(data)
+    if ids:
+        try:
+            return connection_call(
+                connection, lambda api: api.document(kind, ids[0], with_=["contact"])
+            )
+        except NotFound:
+            raise ValueError(_("Document %(id)s no longer exists.") % {"id": ids[0]}) from None
+    selected, q = _selected_filter(data)
+    return _first(connection, kind, selected, q)
+
+
+def _document_in(connection: Connection, kind: DocumentKind, data, language: str) -> dict | None:
+    """A selected document in `language` (by its own language field), or None."""
+    ids = _selected_ids(data)
+    if ids:
+        selected, q = Filter(id={"in": ids[:MAX_PAGE_SIZE]}), None
+    else:
+        selected, q = _selected_filter(data)
+    return _first(connection, kind, selected & Filter(language=language), q)
+
+
+def _first(connection: Connection, kind: DocumentKind, selected: Filter, q) -> dict | None:
     page = connection_call(
         connection,
         lambda api: api.documents(
-            kind,
-            filter=provider_filter(spec, today=timezone.localdate()),
-            q=spec.get("q"),
-            with_=["contact"],
-            limit=1,
-            sort="number",
+            kind, filter=selected, q=q, with_=["contact"], limit=1, sort="number"
         ),
     )
     return page.items[0] if page.items else None
