@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django import forms
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -108,27 +108,36 @@ class RemindersForm(EmailTextsMixin, ParametersForm):
                 self.initial[f"{level}_body_{code}"] = text["body"]
 
 
-def reminder_items(connection, document_ids, *, user=None):
+def reminder_items(connection, document_ids, *, user=None, unsettled=False):
     """The reminder items of `document_ids` on the connection's provider account that
     raised the invoice's level (got past step 1) — of every partnerapp user, or only of
-    `user`'s jobs when given. The one lookup of partnerapp's reminder history."""
+    `user`'s jobs when given. The one lookup of partnerapp's reminder history.
+
+    `unsettled` adds the items whose status change may have happened without being
+    recorded yet (in flight, or unclear): the provider may already show their level."""
     from partnerapp.jobs.models import JobItem  # the models import the registry: at use
 
+    raised = Q(step__gte=1)
+    if unsettled:
+        raised |= Q(state__in=[JobItem.State.SENDING, JobItem.State.UNCERTAIN])
     items = JobItem.objects.filter(
+        raised,
         job__connection__base_url=connection.base_url,
         job__connection__account_id=connection.account_id,
         job__action__endswith=f".{PaymentReminders.name}",
         document_id__in=list(document_ids),
-        step__gte=1,
     )
     return items if user is None else items.filter(job__user=user)
 
 
 def last_reminded(connection, document_ids) -> dict[int, date]:
     """Per invoice of the connection's account: the day partnerapp last raised its
-    reminder level (whoever's job did it: the next level counts from there)."""
+    reminder level (whoever's job did it: the next level counts from there).
+
+    A raise still in flight or unclear counts too: a run that reads the invoice then
+    sees the new level with no finished step behind it, and must not raise it again."""
     rows = (
-        reminder_items(connection, document_ids)
+        reminder_items(connection, document_ids, unsettled=True)
         .values("document_id")
         .annotate(last=Max("claimed_at"))
     )
