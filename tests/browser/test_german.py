@@ -47,4 +47,9 @@ def test_journey_three_in_german(page, connect, partner, sandbox, worker, screen
 
     outbox = sandbox.outbox()
     assert sorted(e["document_id"] for e in outbox["items"]) == sorted(chosen)
-    assert all(e["subject"].startswith("Rechnung RE-") for e in outbox["items"])
+    # Each email goes in its invoice's language (issue 11): the German tab's text for German ones.
+    languages = dict(sandbox.owner.invoices.filter(pk__in=chosen).values_list("pk", "language"))
+    starts = {"de": "Rechnung RE-", "fr": "Facture RE-", "it": "Fattura RE-", "en": "Invoice RE-"}
+    assert all(
+        e["subject"].startswith(starts[languages[e["document_id"]]]) for e in outbox["items"]
+    )

@@ -88,7 +88,13 @@ def test_sign_up_connect_and_send_five_invoices(page, sandbox, worker, screensho
     outbox = sandbox.outbox()
     assert outbox["count"] == 5
     assert sorted(e["document_id"] for e in outbox["items"]) == sorted(chosen)
-    assert all(e["subject"].startswith("Rechnung RE-") for e in outbox["items"])
+    # Each email goes in its invoice's language (issue 11): the French ones keep their tab's text.
+    languages = dict(sandbox.owner.invoices.filter(pk__in=chosen).values_list("pk", "language"))
+    starts = {"fr": "Facture RE-", "it": "Fattura RE-"}
+    for email in outbox["items"]:
+        assert email["subject"].startswith(
+            starts.get(languages[email["document_id"]], "Rechnung RE-")
+        )
 
     page.goto(url + "/sandbox/outbox/")
     expect(page.get_by_test_id("outbox-row")).to_have_count(5)
