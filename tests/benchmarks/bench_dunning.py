@@ -222,7 +222,7 @@ def main() -> None:
         children.append(
             start(
                 [python, "manage.py", "sandbox_serve", "--bind", f"127.0.0.1:{port}"],
-                var / "server.log",
+                var / f"dunning-server-{port}.log",  # fresh: `start` reads it all
                 b"Booting worker",
                 DEBUG="false",
                 LOG_LEVEL="WARNING",
@@ -242,7 +242,7 @@ def main() -> None:
                 "-Q",
                 os.environ["CELERY_TASK_DEFAULT_QUEUE"],
             ],
-            var / "worker.log",
+            var / f"dunning-worker-{port}.log",
             b"ready",
             DEBUG="false",
         )
