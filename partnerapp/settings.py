@@ -247,6 +247,9 @@ JOB_STALE_SENDING_SECONDS = envint("JOB_STALE_SENDING_SECONDS", "120")
 JOB_SWEEP_INTERVAL = envfloat("JOB_SWEEP_INTERVAL", "60")
 JOB_SECONDS_PER_CALL = envfloat("JOB_SECONDS_PER_CALL", "0.3")  # for ETAs only
 SMARTBUSINESS_RATE_LIMIT_PERIOD = envint("SMARTBUSINESS_RATE_LIMIT_PERIOD", "3600")  # for ETAs
+# PDF archives (ZIPs under VAR_DIR/archives/, which web and workers must share): offered
+# to the job's owner this many days, then deleted.
+ARCHIVE_KEEP_DAYS = envint("ARCHIVE_KEEP_DAYS", "7")
 
 # The sandbox provider (mounted under /sandbox/ in this server).
 SANDBOX_ENABLED = envbool("SANDBOX_ENABLED", "False" if PRODUCTION else "True")
@@ -297,6 +300,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "partnerapp.jobs.tasks.sweep", "schedule": JOB_SWEEP_INTERVAL},
     "jobs-schedules": {"task": "partnerapp.jobs.tasks.schedules_tick", "schedule": 30.0},
+    "jobs-archives": {"task": "partnerapp.jobs.tasks.archives_tend", "schedule": 600.0},
     "connections-refresh-idle": {
         "task": "partnerapp.connections.tasks.refresh_idle_connections",
         "schedule": 3600.0,

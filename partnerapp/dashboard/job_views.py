@@ -9,10 +9,11 @@ job's status changes), so polling never touches what the user typed.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from partnerapp.jobs import export
+from partnerapp.jobs import archives, export
 from partnerapp.jobs import services as jobs
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.preview import email_rendered, job_preview
@@ -142,7 +143,33 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
     context = _live_context(request, job)
     context.update(_items_context(request, job))
+    if archives.is_archive_job(job):
+        context["archive_job"] = True
+        context["archive"] = archives.archive_for(job)
+        context["archive_packing"] = archives.archive_packing(job)
+        context["archive_keep_days"] = settings.ARCHIVE_KEEP_DAYS
     return render(request, "dashboard/job.html", context)
+
+
+@login_required
+@require_http_methods(["GET"])
+def job_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job's ZIP of PDFs, streamed from disk, for the job's owner alone (everyone else
+    gets 404). A link that outlived its ZIP leads back to the job page, which says why."""
+    job = _job(request, pk)
+    if job.user_id != request.user.pk:
+        raise Http404  # colleagues may one day see a job; its download stays its owner's
+    archive = archives.archive_for(job)
+    try:
+        if archive is None or not archive.available:
+            raise FileNotFoundError
+        file = open(archive.path, "rb")  # noqa: SIM115 (FileResponse closes it)
+    except FileNotFoundError:  # none yet, or expired (perhaps just now)
+        messages.warning(request, _("This job has no ZIP to download (any more)."))
+        return redirect("dashboard:job", pk=job.pk)
+    return FileResponse(
+        file, as_attachment=True, filename=archive.file_name, content_type="application/zip"
+    )
 
 
 @login_required

@@ -18,6 +18,7 @@ urlpatterns = [
     path("jobs/<int:pk>/", job_views.job_detail, name="job"),
     path("jobs/<int:pk>/progress/", job_views.job_progress, name="job_progress"),
     path("jobs/<int:pk>/export.csv", job_views.job_export, name="job_export"),
+    path("jobs/<int:pk>/pdfs.zip", job_views.job_archive, name="job_archive"),
     path("jobs/<int:pk>/items/", job_views.job_items, name="job_items"),
     path("jobs/<int:pk>/items/<int:item_pk>/", job_views.job_item, name="job_item"),
     path(

@@ -5,7 +5,9 @@ provider happens outside any transaction, and its outcome is written right
 after. When the outcome is unknown (5xx, a lost response, a crash between
 claim and record) the item is reconciled by asking the provider whether the step
 took effect (each step knows how: `operations/`); what cannot be proven is
-`uncertain` and waits for a person. Nothing is re-sent automatically.
+`uncertain` and waits for a person. Nothing is re-sent automatically. A read (an
+idempotent step: fetching a PDF) has nothing to prove: an unclear answer is simply
+read again after a pause.
 
 An item may have several steps (a reminder: change the status, then email). Each
 step is performed and recorded on its own (`JobItem.step` is the first step not
@@ -145,9 +147,11 @@ def _wait_or_finish(job: BatchJob) -> SliceOutcome:
 
 
 def job_finish(job: BatchJob) -> None:
+    """Done: the operation finishes its part (e.g. packs an archive), then the owner hears."""
     if states.job_move(job, target=Job.DONE, sources={Job.RUNNING}, finished_at=timezone.now()):
         from partnerapp.jobs.services import job_counts
 
+        job.operation.job_finished(job)
         notifications.job_finished_notify(job, job_counts(job))
 
 
@@ -199,7 +203,10 @@ def _step_perform(job: BatchJob, item: JobItem, context: Context):
         _retry_later_or_fail(item, exc, job)
         return None
     except (ServerError, TransportError) as exc:
-        item_reconcile(job, item, cause=exc)
+        if step.idempotent:  # a read: do it again, there is nothing to prove
+            _retry_later_or_fail(item, exc, job)
+        else:
+            item_reconcile(job, item, cause=exc)
         return None
     except (ApiError, SmartBusinessError) as exc:
         _finish(item, Item.FAILED, outcome=_failure_sentence(exc, job, item), error=exc)
@@ -256,16 +263,28 @@ def _unclaim(item: JobItem, *, target: str, **changes) -> None:
             ledger.claims_release([item.pk])
 
 
-def _retry_later_or_fail(item: JobItem, exc: ConnectFailed, job: BatchJob) -> None:
+def _retry_later_or_fail(item: JobItem, exc: SmartBusinessError | None, job: BatchJob) -> None:
+    """Try the item's step again after a pause, and fail it after the last pause: for a
+    call that never reached the provider (ConnectFailed), and for an idempotent step
+    whose answer was unclear (a 5xx, a lost answer, a worker that died: `exc` None)."""
     if item.attempts > len(CONNECT_RETRY_DELAYS):
-        _finish(item, Item.FAILED, outcome=_failure_sentence(exc, job, item), error=exc)
+        outcome = _failure_sentence(exc, job, item) if exc else _("The worker stopped.")
+        _finish(item, Item.FAILED, outcome=outcome, error=exc)
         return
     delay = CONNECT_RETRY_DELAYS[item.attempts - 1]
+    if isinstance(exc, ConnectFailed):
+        outcome = _("Provider unreachable; trying again in %(s)d s.") % {"s": delay}
+    else:
+        reason = describe(exc) if exc else _("the worker stopped")
+        outcome = _("Unclear answer (%(reason)s); trying again in %(s)d s.") % {
+            "reason": reason,
+            "s": delay,
+        }
     _unclaim(
         item,
         target=Item.PENDING,
         not_before=timezone.now() + timedelta(seconds=delay),
-        outcome=_("Provider unreachable; trying again in %(s)d s.") % {"s": delay},
+        outcome=outcome,
     )
 
 
@@ -295,8 +314,9 @@ def _finish(
 def item_reconcile(job: BatchJob, item: JobItem, *, cause: Exception | None) -> str:
     """Decide an item whose current step may or may not have happened, by asking the
     provider (each step knows how). Proven: the item goes on — `sent` after its last
-    step, else back to `pending` at the next step. Not proven: `uncertain` at this step.
-    Returns the item's new state."""
+    step, else back to `pending` at the next step. Not proven: `uncertain` at this step,
+    or for an idempotent step (a read) `pending` to do it again (failed after the last
+    try). Returns the item's new state."""
     reason = describe(cause) if isinstance(cause, SmartBusinessError) else _("the worker stopped")
     context = Context(job.operation, job.parameters)
     step = job.operation.steps[item.step]
@@ -319,6 +339,9 @@ def item_reconcile(job: BatchJob, item: JobItem, *, cause: Exception | None) -> 
         done = _step_record(job, item, request_id="", proven=True)
         _finish(item, Item.SENT, outcome=outcome, error=error, **done)
         return Item.SENT
+    if step.idempotent:
+        _retry_later_or_fail(item, error, job)
+        return Item.FAILED if item.attempts > len(CONNECT_RETRY_DELAYS) else Item.PENDING
     _finish(item, Item.UNCERTAIN, outcome=_uncertain_sentence(job, item, reason), error=error)
     return Item.UNCERTAIN
 

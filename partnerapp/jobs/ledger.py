@@ -214,6 +214,8 @@ def _held_by_others(job: BatchJob, pending) -> Q:
     statuses = pending.order_by().values_list("document_status", flat=True).distinct()
     for status in statuses:
         actions = actions_of(job, JobItem(document_id=0, document_status=status))
+        if not actions:
+            continue  # steps that take no ledger row (reads) are held by nobody
         held = ActionClaim.objects.filter(
             active=True, **account_key(job), document_id=OuterRef("document_id"), action__in=actions
         ).exclude(item__job_id=job.pk)

@@ -7,7 +7,7 @@ UPDATE), so the tasks run with acks_late and are re-queued when a worker dies.
 from celery import shared_task
 from django.conf import settings
 
-from partnerapp.jobs import engine, schedules, services
+from partnerapp.jobs import archives, engine, schedules, services
 from partnerapp.jobs.models import BatchJob
 
 
@@ -39,3 +39,9 @@ def sweep() -> None:
 @shared_task
 def schedules_tick() -> list[int]:
     return schedules.schedules_tick()
+
+
+@shared_task
+def archives_tend() -> dict[str, int]:
+    """Periodic (celery beat): expired PDF archives go, leftover PDFs are packed."""
+    return archives.archives_tend()

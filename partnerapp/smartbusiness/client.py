@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, BinaryIO
 
 import requests
 
@@ -27,6 +27,7 @@ from partnerapp.smartbusiness.ratelimit import RateLimit
 from partnerapp.smartbusiness.session import ApiConfig, new_session
 
 MAX_PAGE_SIZE = 200
+PDF_CHUNK_BYTES = 64 * 1024
 
 
 class DocumentKind(StrEnum):
@@ -75,7 +76,7 @@ class Page:
 
 @dataclass(frozen=True)
 class ActionResult:
-    """A PATCH action the provider accepted (204)."""
+    """A PATCH action the provider accepted (204), or a read a job step made (a PDF)."""
 
     request_id: str
     rate_limit: RateLimit | None
@@ -178,6 +179,24 @@ class SmartBusinessClient:
     def document_pdf(self, kind: DocumentKind, document_id: int) -> bytes:
         response = self._call("GET", f"{kind.value}/{int(document_id)}/pdf")
         return response.content
+
+    def document_pdf_into(
+        self, kind: DocumentKind, document_id: int, destination: BinaryIO
+    ) -> ActionResult:
+        """Stream the document's PDF into `destination`, a chunk at a time (never whole in
+        memory); the answer's request id and rate-limit state, as an action's."""
+        path = f"{kind.value}/{int(document_id)}/pdf"
+        response = self._call("GET", path, stream=True, headers={"Accept": "application/pdf"})
+        with response:
+            try:
+                for chunk in response.iter_content(PDF_CHUNK_BYTES):
+                    destination.write(chunk)
+            except requests.RequestException as exc:  # the body broke off midway
+                raise transport_error(exc) from exc
+        return ActionResult(
+            request_id=response.headers.get(REQUEST_ID_HEADER, ""),
+            rate_limit=RateLimit.from_headers(response.headers),
+        )
 
     def invoices(self, **params: Any) -> Page:
         return self.documents(DocumentKind.INVOICE, **params)

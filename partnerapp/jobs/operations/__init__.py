@@ -7,6 +7,7 @@ tests; the engine, wizard, schedules, preview and exports need no change.
 
 from __future__ import annotations
 
+from partnerapp.jobs.operations.archive import DownloadPdfs
 from partnerapp.jobs.operations.base import (
     DOCUMENTS,
     Context,
@@ -20,7 +21,13 @@ from partnerapp.jobs.operations.post import SendByPost
 from partnerapp.jobs.operations.reminders import PaymentReminders
 from partnerapp.jobs.operations.status import ChangeStatus
 
-KINDS: tuple[type[Operation], ...] = (SendByEmail, SendByPost, ChangeStatus, PaymentReminders)
+KINDS: tuple[type[Operation], ...] = (
+    SendByEmail,
+    SendByPost,
+    ChangeStatus,
+    PaymentReminders,
+    DownloadPdfs,
+)
 
 OPERATIONS: dict[str, Operation] = {
     operation.key: operation

@@ -50,9 +50,13 @@ class Step:
 
     name: ClassVar[str]
     label: ClassVar[Promise]
+    # A read (fetching a PDF): doing it twice is harmless, so an unclear answer is simply
+    # tried again later (`engine.py`), never "uncertain", and it takes no ledger row.
+    idempotent: ClassVar[bool] = False
 
     def ledger_action(self, item, context: Context) -> str:
-        """The step's identity in the at-most-once ledger (`ledger.py`)."""
+        """The step's identity in the at-most-once ledger (`ledger.py`); "" for a step
+        that needs none (an idempotent read)."""
         return self.name
 
     def perform(self, api: SmartBusinessClient, item, context: Context) -> ActionResult:
@@ -167,8 +171,14 @@ class Operation:
     # -- steps ------------------------------------------------------------------------------
 
     def ledger_actions(self, item, context: Context) -> list[str]:
-        """The ledger identities of the item's steps not yet done."""
-        return [step.ledger_action(item, context) for step in self.steps[item.step :]]
+        """The ledger identities of the item's steps not yet done (steps without one, the
+        idempotent reads, take no row)."""
+        identities = (step.ledger_action(item, context) for step in self.steps[item.step :])
+        return [identity for identity in identities if identity]
+
+    def job_finished(self, job) -> None:
+        """Called once when the job moved to done (`engine.job_finish`), e.g. to pack what
+        its items fetched."""
 
     def step_label(self, index: int) -> str:
         return str(self.steps[min(index, len(self.steps) - 1)].label)
