@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "partnerapp.health",
     "partnerapp.connections",
     "partnerapp.jobs",
+    "partnerapp.receivables",
     "partnerapp.dashboard",
     "partnerapp.sandbox",
 ]

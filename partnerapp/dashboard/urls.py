@@ -1,6 +1,13 @@
 from django.urls import path
 
-from partnerapp.dashboard import invoice_views, job_views, schedule_views, views, wizard_views
+from partnerapp.dashboard import (
+    invoice_views,
+    job_views,
+    payment_views,
+    schedule_views,
+    views,
+    wizard_views,
+)
 
 app_name = "dashboard"
 
@@ -13,6 +20,19 @@ urlpatterns = [
         "connections/<int:pk>/jobs/new/render/", wizard_views.job_new_render, name="job_new_render"
     ),
     path("connections/<int:pk>/requests/", views.request_log, name="request_log"),
+    path("connections/<int:pk>/bank-files/", payment_views.bank_files, name="bank_files"),
+    path("bank-files/<int:pk>/", payment_views.bank_file, name="bank_file"),
+    path("bank-files/<int:pk>/confirm/", payment_views.bank_file_confirm, name="bank_file_confirm"),
+    path(
+        "bank-files/<int:pk>/match-again/",
+        payment_views.bank_file_rematch,
+        name="bank_file_rematch",
+    ),
+    path(
+        "bank-files/<int:pk>/entries/<int:transaction_pk>/open-again/",
+        payment_views.bank_file_release,
+        name="bank_file_release",
+    ),
     path("activity/", views.activity, name="activity"),
     path("jobs/", job_views.job_list, name="jobs"),
     path("jobs/<int:pk>/", job_views.job_detail, name="job"),

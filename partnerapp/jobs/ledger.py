@@ -145,32 +145,41 @@ def item_lose(*, job: BatchJob, item: JobItem, held: ActionClaim) -> None:
     )
 
 
-def holders_for(job: BatchJob, items: list[JobItem]) -> dict[int, ActionClaim]:
-    """The ledger rows other items hold for these items' documents that stop this job
-    (for the preview: a resend job is stopped only by what is still in progress)."""
+def identity(item: JobItem) -> tuple[int, str]:
+    """What the ledger tells items of one job apart by: the document, and the item's key
+    (one document may have several items, e.g. two bank payments of one invoice)."""
+    return item.document_id, item.key
+
+
+def holders_for(job: BatchJob, items: list[JobItem]) -> dict[tuple[int, str], ActionClaim]:
+    """The ledger rows other items hold for these items' actions that stop this job, by
+    `identity` (for the preview: a resend job is stopped only by what is still in progress)."""
     resend = bool(job.parameters.get("resend"))
     return {
-        document_id: row
-        for document_id, row in rows_for(job, items).items()
-        if not _may_retire(row, resend=resend)
+        key: row for key, row in rows_for(job, items).items() if not _may_retire(row, resend=resend)
     }
 
 
-def rows_for(job: BatchJob, items: list[JobItem]) -> dict[int, ActionClaim]:
-    """Every active ledger row of another item for these items' document actions."""
+def rows_for(job: BatchJob, items: list[JobItem]) -> dict[tuple[int, str], ActionClaim]:
+    """Every active ledger row of another item for these items' actions, by `identity`."""
     if not items:
         return {}
     rows = ActionClaim.objects.filter(
         active=True,
         **account_key(job),
-        document_id__in=[item.document_id for item in items],
+        document_id__in={item.document_id for item in items},
     ).select_related("item__job")
-    wanted = {item.document_id: set(actions_of(job, item)) for item in items}
-    mine = {item.pk for item in items}
-    found: dict[int, ActionClaim] = {}
+    wanted: dict[int, list[tuple[tuple[int, str], set[str]]]] = {}
+    for item in items:
+        wanted.setdefault(item.document_id, []).append((identity(item), set(actions_of(job, item))))
+    mine = {item.pk for item in items if item.pk is not None}
+    found: dict[tuple[int, str], ActionClaim] = {}
     for row in rows.order_by("pk"):
-        if row.action in wanted.get(row.document_id, ()) and row.item_id not in mine:
-            found.setdefault(row.document_id, row)
+        if row.item_id is not None and row.item_id in mine:
+            continue
+        for key, actions in wanted.get(row.document_id, ()):
+            if row.action in actions:
+                found.setdefault(key, row)
     return found
 
 
@@ -191,7 +200,7 @@ def skip_held(job: BatchJob) -> int:
     holders = holders_for(job, items)
     skipped = 0
     for item in items:
-        claim = holders.get(item.document_id)
+        claim = holders.get(identity(item))
         if claim is not None:
             skipped += states.item_move(
                 JobItem.objects.filter(pk=item.pk),

@@ -111,11 +111,16 @@ class JobItem(models.Model):
     step = models.PositiveSmallIntegerField(default=0)
     step_log = models.JSONField(default=list, blank=True)
     language = models.CharField(max_length=8, blank=True)  # the email's language
+    # Tells apart several items of one document in a job: a payment item's bank entry key
+    # ("acctsvcrref:…"). Empty for operations that act once per document.
+    key = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering = ["pk"]
         constraints = [
-            models.UniqueConstraint(fields=["job", "document_id"], name="item_per_document")
+            models.UniqueConstraint(
+                fields=["job", "document_id", "key"], name="item_per_document_and_key"
+            )
         ]
         indexes = [
             # counts by state (index-only GROUP BY) and the items table filtered by state,

@@ -102,7 +102,8 @@ def _again(job: BatchJob, pending) -> list[tuple[JobItem, ActionClaim]]:
         return []
     items = list(pending.order_by("pk")[:SKIPPED_SHOWN])
     earlier = ledger.rows_for(job, items)
-    return [(item, earlier[item.document_id]) for item in items if item.document_id in earlier]
+    pairs = [(item, earlier.get(ledger.identity(item))) for item in items]
+    return [(item, row) for item, row in pairs if row is not None]
 
 
 UNFINISHED = [BatchJob.Status.DRAFT, BatchJob.Status.QUEUED, BatchJob.Status.RUNNING]

@@ -86,7 +86,8 @@ def job_create(
         raise JobInputError(_("Reconnect this account before starting a job."))
     if operation.required_scope not in connection.scope_list:
         raise JobInputError(missing_scope_message(operation.required_scope))
-    _check_selection(selection_spec)
+    if operation.reads_selection:
+        _check_selection(selection_spec)
     operation.check(parameters)
     with transaction.atomic():
         job = BatchJob.objects.create(
@@ -140,7 +141,10 @@ def job_prepare(*, job_id: int) -> PrepareLater | None:
     context = CallContext(job_id=job.pk, max_wait=PREPARE_MAX_PACING_WAIT)
     today = timezone.localdate()
     try:
-        for documents in selection.pages(job, today=today, context=context):
+        pages = job.operation.own_pages(job)
+        if pages is None:
+            pages = selection.pages(job, today=today, context=context)
+        for documents in pages:
             items = _items_for(job, documents, today=today)
             JobItem.objects.bulk_create(items, ignore_conflicts=True)
     except PacingWait as wait:
@@ -176,32 +180,37 @@ def job_prepare(*, job_id: int) -> PrepareLater | None:
 
 
 def _items_for(job: BatchJob, documents: list[dict], *, today) -> list[JobItem]:
-    """One item per document; those the preview can already tell are skipped say why.
+    """One item per document (or per key the operation gives it); those the preview
+    can already tell are skipped say why.
 
     The ledger's holders (another job sent it, or is sending it) are shown here so the
     preview is honest; the claim enforces it again when the item runs.
     """
     operation = job.operation
     context = Context(operation, job.parameters, extra=operation.page_extra(job, documents))
-    items = [_item_for(context, job, document, today=today) for document in documents]
-    existing = [
-        item for item, document in zip(items, documents, strict=True) if not document.get("missing")
+    pairs = [
+        (_item_for(context, job, document, key, today=today), document)
+        for document in documents
+        for key in operation.item_keys(document, context)
     ]
+    items = [item for item, _document in pairs]
+    existing = [item for item, document in pairs if not document.get("missing")]
     held = ledger.holders_for(job, existing)
     for item in existing:
-        if item.document_id in held:  # the most precise reason: it names the other job
-            claim = held[item.document_id]
+        claim = held.get(ledger.identity(item))
+        if claim is not None:  # the most precise reason: it names the other job
             item.state, item.outcome = Item.SKIPPED, ledger.conflict_reason(claim, job)
             item.conflict_item = claim.item
     return items
 
 
-def _item_for(context: Context, job, document: dict, *, today) -> JobItem:
+def _item_for(context: Context, job, document: dict, key: str, *, today) -> JobItem:
     document = _without_nul(document)  # PostgreSQL text cannot hold NUL; providers might send it
     contact = document.get("contact") or {}
     item = JobItem(
         job=job,
         document_id=int(document["id"]),
+        key=key,
         document_number=str(document.get("number", "")),
         document_status=str(document.get("status", "")),
         contact_name=str(document.get("contact_name") or contact.get("name") or ""),
@@ -326,6 +335,8 @@ def item_resend(*, job: BatchJob, item_pk: int, confirmed: bool) -> bool:
     """
     if not confirmed:
         raise JobInputError(_("Confirm that the document should be acted on again."))
+    if not job.operation.repeatable:
+        raise JobInputError(_("This is done once for good; it cannot be done again."))
     if job.status in {Job.CANCELLED, Job.FAILED}:
         raise JobInputError(_("This job cannot run again."))
     with transaction.atomic():

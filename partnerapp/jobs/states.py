@@ -21,7 +21,9 @@ ITEM_TRANSITIONS: dict[str, set[str]] = {
     # back to PENDING only when the provider provably did not act (429, not connected, 401);
     # SKIPPED in the claim's own transaction when another job holds the document (ledger)
     Item.SENDING: {Item.SENT, Item.FAILED, Item.UNCERTAIN, Item.PENDING, Item.SKIPPED},
-    Item.FAILED: {Item.PENDING},  # "retry failed items", a person's decision
+    # "retry failed items", a person's decision; or handed back for good (a bank entry
+    # released to be matched again: receivables.services.transaction_release)
+    Item.FAILED: {Item.PENDING, Item.SKIPPED},
     Item.UNCERTAIN: {Item.PENDING, Item.SENT},  # resend after confirmation, or proven sent
     Item.SENT: set(),
     Item.SKIPPED: {Item.PENDING},  # "do it again" on a document another job did, by a person

@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from partnerapp.connections.models import Connection, RequestLogEntry
 from partnerapp.jobs.models import BatchJob, Schedule
+from partnerapp.receivables.models import BankTransaction, BankUpload
 from tests.jobs.factories import ConnectionFactory, JobFactory, JobItemFactory
 
 # Whole URL trees left out, and why.
@@ -47,6 +48,7 @@ KWARG_VALUES = {
     "schedule_pk": lambda objects: objects.schedule.pk,
     "entry_pk": lambda objects: objects.entry.pk,
     "run_pk": lambda objects: objects.run.pk,
+    "transaction_pk": lambda objects: objects.transaction.pk,
 }
 # … then a `pk` / `id` by the literal path segment in front of it ("jobs/<int:pk>/").
 SEGMENT_OBJECTS = {
@@ -56,6 +58,7 @@ SEGMENT_OBJECTS = {
     "schedules": lambda objects: objects.schedule.pk,
     "requests": lambda objects: objects.entry.pk,
     "runs": lambda objects: objects.run.pk,
+    "bank-files": lambda objects: objects.upload.pk,
 }
 MISSING_ID = 987_654_321  # an id no object has
 
@@ -111,6 +114,8 @@ class Objects:
     schedule: Schedule
     entry: RequestLogEntry
     run: object
+    upload: BankUpload
+    transaction: BankTransaction
 
 
 def objects_of(user, marker: str) -> Objects:
@@ -147,7 +152,29 @@ def objects_of(user, marker: str) -> Objects:
         request_id=f"{marker.lower()}-log-request-id",
         job_id=job.pk,
     )
-    return Objects(connection, job, item, schedule, entry, run)
+    upload = BankUpload.objects.create(
+        user=user,
+        connection=connection,
+        filename=f"{marker}-camt054.xml",
+        sha256="0" * 64,
+        format="camt.054",
+        state=BankUpload.State.READY,
+    )
+    transaction = BankTransaction.objects.create(
+        base_url=connection.base_url,
+        account_id=connection.account_id,
+        key=f"acctsvcrref:{marker}",
+        amount="100.00",
+        currency="CHF",
+        payer=f"{marker} Payer AG",
+        text=f"{marker} invoice RE-1",
+        match_status="matched",
+        classification="full",
+        candidates=[{"id": 1, "number": f"RE-{marker}-1", "total": "100", "currency": "CHF"}],
+        amount_to_record="100.00",
+    )
+    upload.transactions.add(transaction)
+    return Objects(connection, job, item, schedule, entry, run, upload, transaction)
 
 
 PARTNER_MARKER, OUTSIDER_MARKER = "Zephyrine", "Outlander"

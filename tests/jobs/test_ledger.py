@@ -170,7 +170,7 @@ def test_the_holders_of_a_preview_are_the_ledger_rows_of_other_items(db):
     engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
     draft = JobFactory(connection=connection)
     items = [JobItem(job=draft, document_id=7), JobItem(job=draft, document_id=9)]
-    assert set(ledger.holders_for(draft, items)) == {7}
+    assert set(ledger.holders_for(draft, items)) == {(7, "")}
 
 
 def test_a_preview_shown_after_another_job_ran_skips_what_it_did(db):

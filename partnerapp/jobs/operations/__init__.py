@@ -17,6 +17,7 @@ from partnerapp.jobs.operations.base import (
     first_error,
 )
 from partnerapp.jobs.operations.email import SendByEmail
+from partnerapp.jobs.operations.payments import RecordPayments
 from partnerapp.jobs.operations.post import SendByPost
 from partnerapp.jobs.operations.reminders import PaymentReminders
 from partnerapp.jobs.operations.status import ChangeStatus
@@ -26,6 +27,7 @@ KINDS: tuple[type[Operation], ...] = (
     SendByPost,
     ChangeStatus,
     PaymentReminders,
+    RecordPayments,
     DownloadPdfs,
 )
 
@@ -46,14 +48,21 @@ def operation_for(key: str) -> Operation:
 
 
 def operation_choices(keys=None) -> list[tuple[str, str]]:
-    """(key, label) pairs for a form, in the active language."""
-    return [(key, op.label) for key, op in OPERATIONS.items() if keys is None or key in keys]
+    """(key, label) pairs for a form, in the active language: the operations a person
+    runs over a selection (recording payments starts from a bank file instead)."""
+    return [
+        (key, op.label)
+        for key, op in OPERATIONS.items()
+        if op.reads_selection and (keys is None or key in keys)
+    ]
 
 
 def parameter_fields() -> dict:
     """Every operation form's fields by name (operations share names like `resend`)."""
     fields: dict = {}
     for kind in KINDS:
+        if not kind.reads_selection:
+            continue
         form = kind(kind.documents[0]).form()
         for name, field in form.fields.items():
             fields.setdefault(name, field)

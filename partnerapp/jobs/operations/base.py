@@ -10,6 +10,7 @@ preview, schedules and exports drive operations without knowing which one they h
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
@@ -104,6 +105,11 @@ class Operation:
     sends_email: ClassVar[bool] = False
     # The statuses whose documents this operation is about (the schedule form's default).
     default_statuses: ClassVar[tuple[str, ...]] = (vocabulary.DRAFT,)
+    # False: the job's documents come with its parameters (`own_pages`), not from a
+    # selection read from the provider (payments matched from a bank file).
+    reads_selection: ClassVar[bool] = True
+    # A person may tell a job to act again on documents another job did ("resend").
+    repeatable: ClassVar[bool] = True
 
     def __init__(self, document: str) -> None:
         self.document = document
@@ -156,6 +162,15 @@ class Operation:
         if status in vocabulary.CLOSED_STATUSES:
             return _("Cancelled or deleted (status %(s)s).") % {"s": status}
         return ""
+
+    def own_pages(self, job) -> Iterable[list[dict[str, Any]]] | None:
+        """Pages of the documents to act on when the operation carries them itself; None:
+        preparation reads the job's selection from the provider."""
+        return None
+
+    def item_keys(self, document: dict[str, Any], context: Context) -> list[str]:
+        """One item per key for a document (`JobItem.key`); most operations act once."""
+        return [""]
 
     def page_extra(self, job, documents: list[dict[str, Any]]) -> dict[str, Any]:
         """What the operation looks up once per page of documents (`Context.extra`)."""
