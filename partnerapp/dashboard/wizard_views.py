@@ -28,7 +28,7 @@ from partnerapp.jobs.operations import OPERATIONS
 from partnerapp.jobs.operations.reminders import LEVELS
 from partnerapp.jobs.operations.texts import LANGUAGE_NAMES, item_language
 from partnerapp.jobs.selection import provider_filter
-from partnerapp.smartbusiness.client import MAX_PAGE_SIZE, DocumentKind, Filter
+from partnerapp.smartbusiness.client import MAX_PAGE_SIZE, DocumentKind, Filter, stable_sort
 from partnerapp.smartbusiness.describe import describe, missing_scope_message
 from partnerapp.smartbusiness.errors import NotFound, SmartBusinessError
 from partnerapp.smartbusiness.placeholders import expand, unknown_placeholders
@@ -336,7 +336,7 @@ def _first(connection: Connection, kind: DocumentKind, selected: Filter, q) -> d
     page = connection_call(
         connection,
         lambda api: api.documents(
-            kind, filter=selected, q=q, with_=["contact"], limit=1, sort="number"
+            kind, filter=selected, q=q, with_=["contact"], limit=1, sort=stable_sort(kind)
         ),
     )
     return page.items[0] if page.items else None

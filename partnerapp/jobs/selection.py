@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from partnerapp.connections.services import CallContext, connection_call
-from partnerapp.smartbusiness.client import MAX_PAGE_SIZE, DocumentKind, Filter
+from partnerapp.smartbusiness.client import MAX_PAGE_SIZE, DocumentKind, Filter, stable_sort
 from partnerapp.smartbusiness.errors import NotFound
 
 MAX_IDS = 1000
@@ -65,7 +65,7 @@ def pages(job, *, today: date, context: CallContext) -> Iterator[list[dict]]:
                 with_=["contact"],
                 limit=MAX_PAGE_SIZE,
                 offset=offset,
-                sort="number",
+                sort=stable_sort(kind),
             ),
             context,
         )
