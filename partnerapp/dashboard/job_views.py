@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from partnerapp.dashboard import selectors
 from partnerapp.jobs import archives, export
 from partnerapp.jobs import services as jobs
 from partnerapp.jobs.models import BatchJob, JobItem
@@ -55,7 +56,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
     connections = request.user.connections.order_by("owner_name", "pk")
     connection = _int(request.GET.get("connection"))
     connection = connection if connections.filter(pk=connection).exists() else 0
-    selected = jobs.jobs_for(request.user)
+    selected = jobs.jobs_for(request.user).defer(*selectors.JOB_BULK)
     if status:
         selected = selected.filter(status=status)
     if connection:

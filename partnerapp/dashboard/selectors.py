@@ -26,6 +26,8 @@ Item = JobItem.State
 Job = BatchJob.Status
 
 RECENT_JOBS = 10
+# What lists of jobs never show and may be large (a payment job carries every payment).
+JOB_BULK = ("parameters", "selection")
 ALERT_DAYS = 30  # failed jobs and problem items older than this no longer raise alerts
 ALERTS_PER_KIND = 5
 TOKEN_WARNING_SECONDS = 15 * 60
@@ -193,7 +195,7 @@ def _job_alerts(user, *, now: datetime) -> list[Alert]:
     """Newest first, at most ALERTS_PER_KIND of each kind, so one kind cannot crowd out
     another. Four queries."""
     since = now - timedelta(days=ALERT_DAYS)
-    jobs = BatchJob.objects.filter(user=user).select_related("connection")
+    jobs = BatchJob.objects.filter(user=user).select_related("connection").defer(*JOB_BULK)
     newest = ("-created_at", "-pk")
     paused = jobs.filter(status=Job.PAUSED).order_by(*newest)[:ALERTS_PER_KIND]
     failed = jobs.filter(status=Job.FAILED, created_at__gte=since).order_by(*newest)
@@ -234,7 +236,8 @@ def overview_for(user) -> dict:
     """Everything the overview shows, in a fixed handful of queries."""
     now = timezone.now()
     connections = list(Connection.objects.filter(user=user).select_related("rate_window"))
-    recent = BatchJob.objects.filter(user=user).select_related("connection")[:RECENT_JOBS]
+    recent = BatchJob.objects.filter(user=user).select_related("connection").defer(*JOB_BULK)
+    recent = recent[:RECENT_JOBS]
     return {
         "cards": [connection_card(c, now=now) for c in connections],
         "recent_jobs": jobs_with_counts(recent),

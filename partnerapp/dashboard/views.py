@@ -29,7 +29,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(Connection, pk=pk, user=request.user)
     now = timezone.now()
-    recent = jobs.jobs_for(request.user).filter(connection=connection)[:CONNECTION_JOBS]
+    recent = jobs.jobs_for(request.user).filter(connection=connection).defer(*selectors.JOB_BULK)
+    recent = recent[:CONNECTION_JOBS]
     context = {
         "card": selectors.connection_card(connection, now=now),
         "connection": connection,

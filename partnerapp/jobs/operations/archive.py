@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from partnerapp.jobs.operations.base import Context, Operation, ParametersForm, Step
 from partnerapp.smartbusiness import vocabulary
@@ -296,6 +296,11 @@ class DownloadPdfs(Operation):
     # Any status: an archive is for the records, cancelled documents included.
     default_statuses = tuple(vocabulary.DOCUMENT_STATUSES)
     repeatable = False  # nothing to resend: reading again is simply another archive job
+    done_word = gettext_lazy("downloaded")
+    will_word = gettext_lazy("will be downloaded")
+
+    def confirm_label(self, count: int) -> str:
+        return ngettext("Confirm and download %(n)d PDF", "Confirm and download %(n)d PDFs", count) % {"n": count}
 
     def skip_reason(self, document, item, context, *, today) -> str:
         status = str(document.get("status", ""))

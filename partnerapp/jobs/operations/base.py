@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from partnerapp.smartbusiness import vocabulary
 from partnerapp.smartbusiness.client import ActionResult, DocumentKind, SmartBusinessClient
@@ -138,6 +138,18 @@ class Operation:
         return text[:1].upper() + text[1:]
 
     # -- parameters -------------------------------------------------------------------------
+
+    # -- words for its pages -------------------------------------------------------------------
+
+    # The counter of items done ("sent"), and what the preview says the pending ones get.
+    done_word: ClassVar[Promise] = gettext_lazy("sent")
+    will_word: ClassVar[Promise] = gettext_lazy("will be sent")
+
+    def confirm_label(self, count: int) -> str:
+        """The preview's confirm button: "Confirm and send 12 documents"."""
+        return ngettext(
+            "Confirm and send %(n)d document", "Confirm and send %(n)d documents", count
+        ) % {"n": count}
 
     def form(self, data=None, **kwargs) -> ParametersForm:
         return self.form_class(data, operation=self, **kwargs)

@@ -22,7 +22,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from partnerapp.jobs.operations.base import Context, Operation, ParametersForm, Step
 from partnerapp.smartbusiness import vocabulary
@@ -166,6 +166,11 @@ class RecordPayments(Operation):
     default_statuses = tuple(sorted(vocabulary.OPEN_STATUSES))
     reads_selection = False
     repeatable = False  # the same bank entry is never recorded twice, whoever asks
+    done_word = gettext_lazy("recorded")
+    will_word = gettext_lazy("will be recorded")
+
+    def confirm_label(self, count: int) -> str:
+        return ngettext("Confirm and record %(n)d payment", "Confirm and record %(n)d payments", count) % {"n": count}
 
     def own_pages(self, job) -> Iterable[list[dict[str, Any]]]:
         """The invoices of the job's payments, as matched, 200 at a time; each carries its

@@ -17,7 +17,7 @@ from django import forms
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from partnerapp.jobs.operations import texts
 from partnerapp.jobs.operations.base import Context, Operation, ParametersForm
@@ -255,6 +255,11 @@ class PaymentReminders(Operation):
     documents = ("invoice",)
     sends = sends_email = True
     default_statuses = REMINDED
+    done_word = gettext_lazy("reminded")
+    will_word = gettext_lazy("will be reminded")
+
+    def confirm_label(self, count: int) -> str:
+        return ngettext("Confirm and remind %(n)d invoice", "Confirm and remind %(n)d invoices", count) % {"n": count}
 
     def selection_filter(self, parameters: dict[str, Any]) -> Filter:
         """Only invoices a run can move up: sent, partially paid, 1st or 2nd reminder."""

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from partnerapp.jobs.operations.base import Context, Operation, ParametersForm, Step
 from partnerapp.smartbusiness import vocabulary
@@ -76,6 +76,13 @@ class ChangeStatus(Operation):
     form_class = StatusForm
     steps = (ChangeStatusTo(),)
     default_statuses = (vocabulary.DRAFT,)
+    done_word = gettext_lazy("changed")
+    will_word = gettext_lazy("will be changed")
+
+    def confirm_label(self, count: int) -> str:
+        return ngettext(
+            "Confirm and change %(n)d document", "Confirm and change %(n)d documents", count
+        ) % {"n": count}
 
     def skip_reason(self, document, item, context, *, today) -> str:
         reason = super().skip_reason(document, item, context, today=today)
