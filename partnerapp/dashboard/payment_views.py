@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from partnerapp.bankfiles import MAX_BYTES
@@ -149,7 +149,11 @@ def bank_file_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     count = len(job.parameters["payments"])
     messages.success(
         request,
-        _("Recording %(n)d payments (job #%(job)d). Each is recorded once.")
+        ngettext(
+            "Recording %(n)d payment (job #%(job)d). It is recorded once.",
+            "Recording %(n)d payments (job #%(job)d). Each is recorded once.",
+            count,
+        )
         % {"n": count, "job": job.pk},
     )
     return redirect("dashboard:bank_file", pk=upload.pk)

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from partnerapp.bankfiles import (
     BankEntry,
@@ -102,9 +103,12 @@ def upload_receive(*, user, connection: Connection, data: bytes, filename: str) 
         raise JobInputError(exc.message) from None
     if not bank_file.entries:
         raise JobInputError(
-            _(
+            ngettext(
+                "This file holds no incoming payment to record (%(n)d entry is a debit, a "
+                "reversal, a duplicate or not booked yet).",
                 "This file holds no incoming payment to record (%(n)d entries are debits, "
-                "reversals, duplicates or not booked yet)."
+                "reversals, duplicates or not booked yet).",
+                len(bank_file.ignored),
             )
             % {"n": len(bank_file.ignored)}
         )
