@@ -95,9 +95,17 @@ def _live_context(request: HttpRequest, job: BatchJob) -> dict:
     if not job.is_finished and "preview" not in context:
         context["interval"], context["idle"] = _next_interval(request, job, counts)
         context["poll_query"] = urlencode(
-            {"seen": counts["finished"], "idle": context["idle"], "status": job.status}
+            {"seen": counts["finished"], "idle": context["idle"], "status": _phase(job)}
         )
     return context
+
+
+def _phase(job: BatchJob) -> str:
+    """What the items table follows: the status, and for a draft whether its items exist
+    yet (preparation ends without a status change, and the preview shows up)."""
+    if job.status == BatchJob.Status.DRAFT and job.prepared_at:
+        return "prepared"
+    return job.status
 
 
 def _next_interval(request: HttpRequest, job: BatchJob, counts: dict) -> tuple[int, int]:
@@ -178,7 +186,7 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The live part of the job page, polled by htmx; it carries the next interval."""
     job = _job(request, pk)
     response = render(request, "dashboard/_job_progress.html", _live_context(request, job))
-    if request.GET.get("status") not in (None, job.status):
+    if request.GET.get("status") not in (None, _phase(job)):
         response["HX-Trigger"] = "job-changed"  # the items table reloads itself once
     return response
 

@@ -340,3 +340,20 @@ def test_in_a_browser_the_counts_move_without_reload_and_the_typed_filter_stays(
     page.get_by_role("link", name=pending[0].document_number).click()
     expect(page.get_by_test_id("item-request-id")).to_have_text("req-browser")
     screenshot(page, "item-detail")
+
+
+def test_the_end_of_preparation_reloads_the_items_table_once(client, partner, job):
+    """A draft's items appear when its preparation ends, which changes no status: the
+    poll that brings the preview tells the items table to reload."""
+    job.status, job.prepared_at = Job.DRAFT, None
+    job.save()
+    client.force_login(partner)
+    first, html = live(client, job)
+    assert "status=draft" in html and "HX-Trigger" not in first
+    items(job, Item.PENDING, 2)
+    job.prepared_at = timezone.now()
+    job.save()
+    response, html = live(client, job, seen=0, status="draft")
+    assert response["HX-Trigger"] == "job-changed"
+    assert 'data-testid="preview"' in html
+    assert "HX-Trigger" not in live(client, job, seen=0, status="prepared")[0]
