@@ -300,7 +300,9 @@ class DownloadPdfs(Operation):
     will_word = gettext_lazy("will be downloaded")
 
     def confirm_label(self, count: int) -> str:
-        return ngettext("Confirm and download %(n)d PDF", "Confirm and download %(n)d PDFs", count) % {"n": count}
+        return ngettext(
+            "Confirm and download %(n)d PDF", "Confirm and download %(n)d PDFs", count
+        ) % {"n": count}
 
     def skip_reason(self, document, item, context, *, today) -> str:
         status = str(document.get("status", ""))

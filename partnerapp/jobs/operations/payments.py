@@ -170,7 +170,9 @@ class RecordPayments(Operation):
     will_word = gettext_lazy("will be recorded")
 
     def confirm_label(self, count: int) -> str:
-        return ngettext("Confirm and record %(n)d payment", "Confirm and record %(n)d payments", count) % {"n": count}
+        return ngettext(
+            "Confirm and record %(n)d payment", "Confirm and record %(n)d payments", count
+        ) % {"n": count}
 
     def own_pages(self, job) -> Iterable[list[dict[str, Any]]]:
         """The invoices of the job's payments, as matched, 200 at a time; each carries its

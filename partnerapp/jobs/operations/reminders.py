@@ -259,7 +259,9 @@ class PaymentReminders(Operation):
     will_word = gettext_lazy("will be reminded")
 
     def confirm_label(self, count: int) -> str:
-        return ngettext("Confirm and remind %(n)d invoice", "Confirm and remind %(n)d invoices", count) % {"n": count}
+        return ngettext(
+            "Confirm and remind %(n)d invoice", "Confirm and remind %(n)d invoices", count
+        ) % {"n": count}
 
     def selection_filter(self, parameters: dict[str, Any]) -> Filter:
         """Only invoices a run can move up: sent, partially paid, 1st or 2nd reminder."""
