@@ -197,6 +197,8 @@ def job_items(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
     context = _items_context(request, job)
     response = render(request, "dashboard/_job_items.html", context)
+    if request.headers.get("HX-Trigger") == "job-items":
+        return response  # the table reloading itself (job-changed): no new history entry
     query = request.GET.copy()
     response["HX-Push-Url"] = reverse("dashboard:job", args=[job.pk]) + (
         "?" + query.urlencode() if query else ""

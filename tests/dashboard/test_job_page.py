@@ -357,3 +357,14 @@ def test_the_end_of_preparation_reloads_the_items_table_once(client, partner, jo
     assert response["HX-Trigger"] == "job-changed"
     assert 'data-testid="preview"' in html
     assert "HX-Trigger" not in live(client, job, seen=0, status="prepared")[0]
+
+
+def test_the_table_reloading_itself_adds_no_history_entry(client, partner, job):
+    """Back from a job page must lead where the person came from (the wizard), not to the
+    same page again: only a person's filter or paging pushes an address."""
+    client.force_login(partner)
+    url = reverse("dashboard:job_items", args=[job.pk])
+    reload = client.get(url, {"state": "failed"}, headers={"HX-Trigger": "job-items"})
+    assert reload.status_code == 200 and "HX-Push-Url" not in reload
+    filtered = client.get(url, {"state": "failed"}, headers={"HX-Trigger": "item-filter"})
+    assert filtered["HX-Push-Url"].endswith("?state=failed")

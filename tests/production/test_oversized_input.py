@@ -118,5 +118,7 @@ def test_the_inputs_tell_the_browser_their_limits(invoices_page, wizard_page):
     assert re.search(r'<input[^>]+name="q"[^>]+maxlength="200"', client.get(url).content.decode())
     client, url, _data = wizard_page
     page = client.get(url).content.decode()
-    assert re.search(r'<input[^>]+name="subject"[^>]+maxlength="255"', page)
-    assert re.search(r'<textarea[^>]+name="body"[^>]+maxlength="10000"', page)
+    # The email's texts are per language (a tab each): every one carries its limit.
+    for language in ("de", "fr", "it", "en"):
+        assert re.search(rf'<input[^>]+name="subject_{language}"[^>]+maxlength="255"', page)
+        assert re.search(rf'<textarea[^>]+name="body_{language}"[^>]+maxlength="10000"', page)
