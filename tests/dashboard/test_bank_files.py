@@ -11,6 +11,7 @@ from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.receivables import services as receivables
 from partnerapp.receivables.models import BankTransaction, BankUpload
 from partnerapp.sandbox.models import Invoice, Payment
+from tests.jobs.factories import ConnectionFactory
 from tests.receivables.test_payments import bank_file, open_invoices
 from tests.waiting import wait_for
 
@@ -115,3 +116,24 @@ def test_upload_review_confirm_on_a_real_worker_records_each_payment_once(
     assert 'type="checkbox" name="pay_' not in page
     assert page.count("recorded</span>") == 4
     assert Payment.objects.filter(invoice_id__in=invoices).count() == 4
+
+
+def test_a_month_of_bank_entries_several_mb_is_accepted_not_refused_as_too_large(
+    client, partner, db
+):
+    """The site refuses form data over 1 MB; a bank file is an upload, and a busy
+    account's month is several MB: it must get through to the parser."""
+    connection = ConnectionFactory(user=partner)
+    rows = ["date;amount;currency;reference;payer;text"]
+    rows += [
+        f"2026-11-{1 + n % 28:02d};{10 + n % 900}.{n % 100:02d};CHF;;Payer {n} AG;"
+        f"Invoice RE-2026-{n:05d} thank you for the good work, kind regards from the team"
+        for n in range(40_000)
+    ]
+    data = "\n".join(rows).encode()
+    assert len(data) > 3 * 1024 * 1024
+    client.force_login(partner)
+    response = post_file(client, connection, data, name="november.csv")
+    assert response.status_code == 302, response.content[:500]
+    upload = BankUpload.objects.get()
+    assert upload.transactions.count() == 40_000 and upload.size == len(data)
