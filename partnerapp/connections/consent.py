@@ -23,6 +23,7 @@ from partnerapp.smartbusiness.client import SmartBusinessClient
 from partnerapp.smartbusiness.errors import ScopeRefused, SmartBusinessError
 
 SESSION_KEY = "connections_pending_consents"
+DONE_KEY = "connections_finished_consents"  # state -> connection id, for a reloaded callback
 MAX_PENDING = 5
 
 
@@ -32,6 +33,15 @@ class ConsentError(Exception):
 
 class ConsentDenied(ConsentError):
     pass
+
+
+class ConsentAlreadyFinished(ConsentError):
+    """The callback of a consent this browser already finished (a reload, Back): the
+    account is connected; nothing more to do."""
+
+    def __init__(self, connection_id: int) -> None:
+        super().__init__(_("This account is already connected."))
+        self.connection_id = connection_id
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,9 @@ def consent_finish(*, session: SessionBase, user, params: dict[str, str]) -> Con
     entry = pending.pop(params.get("state", ""), None)
     session[SESSION_KEY] = pending  # the state is spent whatever happens next
     if entry is None:
+        finished = session.get(DONE_KEY, {}).get(params.get("state", ""))
+        if finished is not None:
+            raise ConsentAlreadyFinished(finished)
         raise ConsentError(
             _(
                 "This authorization response does not belong to a connection you started "
@@ -99,7 +112,11 @@ def consent_finish(*, session: SessionBase, user, params: dict[str, str]) -> Con
             owner = client.owner()
     except SmartBusinessError as exc:
         raise ConsentError(provider_message(exc)) from exc
-    return _store(user=user, entry=entry, tokens=tokens, owner=owner)
+    result = _store(user=user, entry=entry, tokens=tokens, owner=owner)
+    done = session.get(DONE_KEY, {})
+    done[params["state"]] = result.connection.pk
+    session[DONE_KEY] = dict(list(done.items())[-MAX_PENDING:])
+    return result
 
 
 def _store(*, user, entry: dict, tokens: oauth.TokenSet, owner: dict) -> ConsentResult:

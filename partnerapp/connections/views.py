@@ -59,6 +59,12 @@ def callback(request: HttpRequest) -> HttpResponse:
         result = consent.consent_finish(
             session=request.session, user=request.user, params=request.GET.dict()
         )
+    except consent.ConsentAlreadyFinished as exc:
+        connection = Connection.objects.filter(pk=exc.connection_id, user=request.user).first()
+        if connection is not None:
+            messages.info(request, str(exc))
+            return redirect("dashboard:connection", pk=connection.pk)
+        return redirect("dashboard:overview")
     except consent.ConsentError as exc:
         denied = isinstance(exc, consent.ConsentDenied)
         context = {"message": str(exc), "denied": denied}

@@ -64,12 +64,30 @@ def test_a_tampered_state_is_refused_and_stores_nothing(partner_browser, sandbox
     assert not Connection.objects.exists()
 
 
-def test_a_state_works_only_once(partner_browser, sandbox):
+def test_a_state_works_only_once_and_a_reload_says_already_connected(partner_browser, sandbox):
     url = journeys.start_consent(partner_browser, sandbox.url, ["profile", "invoice"])
     callback = journeys.owner_decides(partner_browser, url, owner_email=sandbox.owner.email)
     assert partner_browser.get(callback).status_code == 200
+    connection = Connection.objects.get()
+    # A reload of the callback (or Back to it): the code is not traded again, and the
+    # person learns that the account is connected, not that "nothing was stored".
     replay = partner_browser.get(callback)
+    assert replay.status_code == 200 and replay.url.endswith(f"/connections/{connection.pk}/")
+    assert "This account is already connected." in replay.text
+    assert "Nothing was stored" not in replay.text
+    unchanged = Connection.objects.get()
+    assert unchanged.access_token == connection.access_token
+
+
+def test_a_finished_state_replayed_in_another_session_is_refused(sandbox, partner, outsider):
+    mine = journeys.partner_session(sandbox.url, partner)
+    url = journeys.start_consent(mine, sandbox.url, ["profile", "invoice"])
+    callback = journeys.owner_decides(mine, url, owner_email=sandbox.owner.email)
+    assert mine.get(callback).status_code == 200
+    theirs = journeys.partner_session(sandbox.url, outsider)
+    replay = theirs.get(callback)
     assert replay.status_code == 400 and "already used" in replay.text
+    assert Connection.objects.filter(user=outsider).count() == 0
 
 
 def test_another_users_state_does_not_work_in_my_session(sandbox, partner, outsider):
