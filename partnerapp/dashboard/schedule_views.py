@@ -41,6 +41,16 @@ DATE_CHOICES = [
     ("", gettext_lazy("Any date")),
 ]
 ZONES = sorted(available_timezones())
+NEW_SCHEDULE_ACTION = "invoice.send_by_email"
+COMMON_ZONES = (
+    "Europe/Zurich",
+    "Europe/Berlin",
+    "Europe/Vienna",
+    "Europe/Paris",
+    "Europe/Rome",
+    "Europe/London",
+    "UTC",
+)
 
 
 class ScheduleForm(OperationFieldsMixin, forms.Form):
@@ -62,7 +72,14 @@ class ScheduleForm(OperationFieldsMixin, forms.Form):
         ),
     )
     time_zone = forms.ChoiceField(
-        label=gettext_lazy("Time zone"), choices=[(z, z) for z in ZONES], initial="Europe/Zurich"
+        label=gettext_lazy("Time zone"),
+        # The zones Swiss firms and their clients use first; every other one below (a
+        # select finds an option by typing its first letters).
+        choices=[
+            (gettext_lazy("Common"), [(z, z) for z in COMMON_ZONES]),
+            (gettext_lazy("All time zones"), [(z, z) for z in ZONES if z not in COMMON_ZONES]),
+        ],
+        initial="Europe/Zurich",
     )
     status = forms.ChoiceField(
         label=gettext_lazy("Documents with status"), choices=STATUS_CHOICES, required=False
@@ -79,7 +96,11 @@ class ScheduleForm(OperationFieldsMixin, forms.Form):
             "owner_name", "pk"
         )
         self.fields["action"].choices = operation_choices()
-        self.fields["action"].initial = "invoice.send_by_email"
+        self.fields["action"].initial = NEW_SCHEDULE_ACTION
+        # A new schedule starts with the documents its action is about (drafts for sending),
+        # never with "all statuses", which would act on every document again and again.
+        defaults = OPERATIONS[NEW_SCHEDULE_ACTION].default_statuses
+        self.fields["status"].initial = defaults[0] if len(defaults) == 1 else ""
         self.add_operation_fields()
 
     def clean_cron(self) -> str:

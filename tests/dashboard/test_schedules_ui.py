@@ -1,5 +1,6 @@
 """Schedules pages: create, edit, enable/disable, delete; next run times and recent runs."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -182,3 +183,13 @@ def test_schedules_are_in_the_navigation(client, partner):
     client.force_login(partner)
     html = client.get(reverse("dashboard:jobs")).content.decode()
     assert f'href="{reverse("dashboard:schedules")}"' in html
+
+
+def test_a_new_schedule_starts_with_drafts_and_zurich_among_the_common_zones(client, partner):
+    client.force_login(partner)
+    page = client.get(reverse("dashboard:schedule_create")).content.decode()
+    assert re.search(r'<option value="DR" selected>', page)
+    common = page.index('<optgroup label="Common">')
+    every = page.index('<optgroup label="All time zones">')
+    assert common < page.index('value="Europe/Zurich" selected') < every
+    assert page.count('value="Europe/Zurich"') == 1  # not listed twice
