@@ -21,6 +21,7 @@ from partnerapp.connections.models import ClientRefusal, Connection, RequestLogE
 from partnerapp.connections.services import client_refusals
 from partnerapp.dashboard.charts import Chart, Reference, Series
 from partnerapp.jobs.models import BatchJob, JobItem
+from partnerapp.jobs.operations import OPERATIONS
 
 Item = JobItem.State
 Job = BatchJob.Status
@@ -380,3 +381,22 @@ def _rate_chart(connection: Connection, buckets: list[datetime], seen: dict, hou
             "budget": budget,
         },
     )
+
+
+# -- one document ------------------------------------------------------------------------------
+
+
+def invoice_history(connection: Connection, invoice_id: int, *, user) -> list[JobItem]:
+    """Every item of `user`'s invoice jobs on the connection's provider account (whichever
+    of the user's connections to it ran them) that touched invoice `invoice_id`, newest
+    first, each with its job — one query."""
+    invoice_actions = [key for key, op in OPERATIONS.items() if op.document == "invoice"]
+    items = JobItem.objects.filter(
+        job__user=user,
+        job__connection__base_url=connection.base_url,
+        job__connection__account_id=connection.account_id,
+        job__action__in=invoice_actions,
+        document_id=invoice_id,
+    )
+    bulk = [f"job__{field}" for field in JOB_BULK]
+    return list(items.select_related("job").defer(*bulk).order_by("-pk"))

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from partnerapp.dashboard import (
+    document_views,
     invoice_views,
     job_views,
     payment_views,
@@ -15,6 +16,16 @@ urlpatterns = [
     path("", views.overview, name="overview"),
     path("connections/<int:pk>/", views.connection_detail, name="connection"),
     path("connections/<int:pk>/invoices/", invoice_views.invoices, name="invoices"),
+    path(
+        "connections/<int:pk>/invoices/<int:invoice_id>/",
+        document_views.invoice,
+        name="invoice",
+    ),
+    path(
+        "connections/<int:pk>/invoices/<int:invoice_id>/preview/",
+        document_views.invoice_preview,
+        name="invoice_preview",
+    ),
     path("connections/<int:pk>/jobs/new/", wizard_views.job_new, name="job_new"),
     path(
         "connections/<int:pk>/jobs/new/render/", wizard_views.job_new_render, name="job_new_render"

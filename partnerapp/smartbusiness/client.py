@@ -194,6 +194,11 @@ class SmartBusinessClient:
         response = self._call("GET", f"{kind.value}/{int(document_id)}/pdf")
         return response.content
 
+    def document_preview(self, kind: DocumentKind, document_id: int) -> tuple[bytes, str]:
+        """The document's first page as an image: (its bytes, its content type)."""
+        response = self._call("GET", f"{kind.value}/{int(document_id)}/preview")
+        return response.content, response.headers.get("Content-Type", "image/png")
+
     def document_pdf_into(
         self, kind: DocumentKind, document_id: int, destination: BinaryIO
     ) -> ActionResult:

@@ -49,6 +49,8 @@ KWARG_VALUES = {
     "entry_pk": lambda objects: objects.entry.pk,
     "run_pk": lambda objects: objects.run.pk,
     "transaction_pk": lambda objects: objects.transaction.pk,
+    # A provider's id: the connection (first argument) is what must be the partner's.
+    "invoice_id": lambda objects: 1,
 }
 # … then a `pk` / `id` by the literal path segment in front of it ("jobs/<int:pk>/").
 SEGMENT_OBJECTS = {
