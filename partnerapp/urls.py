@@ -1,8 +1,19 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from partnerapp.health import views as health_views
+
+
+class FaviconRedirect(RedirectView):
+    """Browsers ask for /favicon.ico whatever the page links; send them to the SVG mark.
+    Looked up per request (not at import): the static name carries the file's hash."""
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("favicon.svg")
+
 
 urlpatterns = [
     path("", include("partnerapp.dashboard.urls")),
@@ -12,6 +23,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", include("partnerapp.health.urls")),
     path("metrics", health_views.metrics, name="metrics"),
+    path("favicon.ico", FaviconRedirect.as_view(), name="favicon"),
 ]
 handler400 = "partnerapp.errorpages.bad_request"  # says which limit an oversized request hit
 

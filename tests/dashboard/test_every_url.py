@@ -35,6 +35,7 @@ SKIPPED_PREFIXES = {
     "sandbox/": "the embedded fake provider: its own owner login, tested in tests/sandbox",
     "health/": "the health probe: public on purpose, no objects",
     "metrics": "Prometheus metrics: bearer-protected, tested in tests/health",
+    "favicon.ico": "a redirect to the static favicon: public, no objects (test_formats.py)",
 }
 # Pages an anonymous visitor may see (everything else redirects to the login page).
 PUBLIC = {"dashboard:overview"}  # the landing page for visitors

@@ -53,7 +53,7 @@ def test_the_preview_explains_every_skip(connect, sandbox, partner, worker):
     job = prepared(draft_job(partner, connection, [no_email.pk, paid.pk, sent_before, 999999]))
     reasons = {item.document_id: item.outcome for item in job_preview(job).skipped}
     assert "no email" in reasons[no_email.pk]
-    assert "Not a draft (status P)" in reasons[paid.pk]
+    assert "Not a draft (status Paid)" in reasons[paid.pk]
     assert f"Already sent by job #{first.pk} on " in reasons[sent_before]
     assert "no longer exists" in reasons[999999]
 

@@ -307,7 +307,7 @@ class DownloadPdfs(Operation):
     def skip_reason(self, document, item, context, *, today) -> str:
         status = str(document.get("status", ""))
         if status == vocabulary.DELETED:
-            return _("Deleted (status %(s)s).") % {"s": status}
+            return _("Deleted (status %(s)s).") % {"s": vocabulary.status_label(status)}
         return ""
 
     def job_finished(self, job) -> None:

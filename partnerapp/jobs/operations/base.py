@@ -172,7 +172,9 @@ class Operation:
         """Why this document must not be acted on, or "" to act on it."""
         status = str(document.get("status", ""))
         if status in vocabulary.CLOSED_STATUSES:
-            return _("Cancelled or deleted (status %(s)s).") % {"s": status}
+            return _("Cancelled or deleted (status %(s)s).") % {
+                "s": vocabulary.status_label(status)
+            }
         return ""
 
     def own_pages(self, job) -> Iterable[list[dict[str, Any]]] | None:

@@ -284,7 +284,9 @@ def draft_was_sent(api: SmartBusinessClient, item, context: Context) -> bool:
 def draft_or_resend(document: dict[str, Any], params: dict[str, Any]) -> str:
     status = str(document.get("status", ""))
     if status != vocabulary.DRAFT and not params.get("resend"):
-        return _("Not a draft (status %(s)s); tick “resend” to send it again.") % {"s": status}
+        return _("Not a draft (status %(s)s); tick “resend” to send it again.") % {
+            "s": vocabulary.status_label(status)
+        }
     return ""
 
 

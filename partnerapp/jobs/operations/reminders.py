@@ -280,7 +280,7 @@ class PaymentReminders(Operation):
         if status in (vocabulary.REMINDER_3, vocabulary.REMINDER, vocabulary.DEBT_COLLECTION):
             return _("The 3rd reminder is reached; debt collection is a person's decision.")
         if status not in REMINDED:
-            return _("Not an open invoice (status %(s)s).") % {"s": status}
+            return _("Not an open invoice (status %(s)s).") % {"s": vocabulary.status_label(status)}
         open_amount = texts.open_amount(document)
         if open_amount is not None and open_amount <= 0:
             return _("Nothing is open on this invoice.")

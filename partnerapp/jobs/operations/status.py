@@ -88,5 +88,5 @@ class ChangeStatus(Operation):
         reason = super().skip_reason(document, item, context, today=today)
         status = str(document.get("status", ""))
         if not reason and status == context.parameters.get("status"):
-            reason = _("Already in status %(s)s.") % {"s": status}
+            reason = _("Already in status %(s)s.") % {"s": vocabulary.status_label(status)}
         return reason
