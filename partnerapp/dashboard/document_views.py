@@ -12,12 +12,14 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from partnerapp.bankfiles.matching import money
 from partnerapp.connections.models import Connection
 from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import ConnectionUnusable, connection_call
 from partnerapp.dashboard.selectors import invoice_history
 from partnerapp.jobs.operations import OPERATIONS
 from partnerapp.smartbusiness.client import DocumentKind
+from partnerapp.smartbusiness.describe import describe
 from partnerapp.smartbusiness.errors import NotFound, SmartBusinessError
 from partnerapp.smartbusiness.vocabulary import status_label
 
@@ -78,7 +80,7 @@ def _read_invoice(connection: Connection, invoice_id: int) -> tuple[dict | None,
         return None, str(exc), False
     except SmartBusinessError as exc:
         reference = f" (X-Request-Id {exc.request_id})" if exc.request_id else ""
-        message = _("SmartBusiness answered: %(message)s") % {"message": exc.message}
+        message = _("SmartBusiness answered: %(message)s") % {"message": describe(exc)}
         return None, message + reference, False
     return _displayed(document), "", False
 
@@ -90,8 +92,7 @@ def _displayed(document: dict[str, Any]) -> dict[str, Any]:
     for field in DATE_FIELDS:
         shown[field] = _date(document.get(field))
     shown["status_label"] = status_label(document.get("status") or "")
-    total, paid = document.get("total") or 0, document.get("total_paid") or 0
-    shown["open"] = max(round(float(total) - float(paid), 2), 0)
+    shown["open"] = max(money(document.get("total")) - money(document.get("total_paid")), 0)
     return shown
 
 
