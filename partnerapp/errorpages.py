@@ -12,6 +12,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 
@@ -31,6 +32,35 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
     context = {"title": title, "message": message, "request_id": _request_id(request)}
     # No RequestContext: the request's body is what failed, so nothing may read it again.
     return HttpResponse(render_to_string("error.html", context), status=status)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Our own 404 in the reader's language: it never lists the site's URL patterns, and
+    says the same for a page that does not exist as for another user's object."""
+    context = {
+        "title": _("Page not found"),
+        "message": _(
+            "There is nothing here, or it is not yours to see. Check the address, or start "
+            "again from the overview."
+        ),
+        "request_id": _request_id(request),
+        "language": get_language(),
+    }
+    return HttpResponse(render_to_string("error.html", context), status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """Our own 500: what happened is logged with the request id shown here."""
+    context = {
+        "title": _("Something went wrong"),
+        "message": _(
+            "partnerapp could not finish this request. Nothing you sent is lost: try again "
+            "in a moment, and quote the reference below if it keeps happening."
+        ),
+        "request_id": _request_id(request),
+        "language": get_language(),
+    }
+    return HttpResponse(render_to_string("error.html", context), status=500)
 
 
 def _request_id(request: HttpRequest) -> str:

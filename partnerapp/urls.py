@@ -26,6 +26,8 @@ urlpatterns = [
     path("favicon.ico", FaviconRedirect.as_view(), name="favicon"),
 ]
 handler400 = "partnerapp.errorpages.bad_request"  # says which limit an oversized request hit
+handler404 = "partnerapp.errorpages.not_found"  # never the URL list, in the reader's language
+handler500 = "partnerapp.errorpages.server_error"
 
 if settings.SANDBOX_ENABLED:
     # The offline provider, reached by the app only over HTTP at SMARTBUSINESS_BASE_URL.
