@@ -50,7 +50,8 @@ from tests.benchmarks.bench_jobs import (  # noqa: E402 - ROOT must be importabl
     peak_rss_mb,
     register_client,
     seed,
-    start,
+    start_server,
+    start_worker,
 )
 
 GOAL_SHARE = 0.95
@@ -216,36 +217,11 @@ def main() -> None:
         owner=owner, changes={"rate_limit": args.budget, "rate_limit_period": args.period}
     )
     user, _ = get_user_model().objects.get_or_create(username="bench", email="bench@example.com")
-    var, python = Path(os.environ["PARTNERAPP_VAR_DIR"]), sys.executable
+    var = Path(os.environ["PARTNERAPP_VAR_DIR"])
     children: list[subprocess.Popen] = []
     try:
-        children.append(
-            start(
-                [python, "manage.py", "sandbox_serve", "--bind", f"127.0.0.1:{port}"],
-                var / f"dunning-server-{port}.log",  # fresh: `start` reads it all
-                b"Booting worker",
-                DEBUG="false",
-                LOG_LEVEL="WARNING",
-            )
-        )
-        worker = start(
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "partnerapp",
-                "worker",
-                "--pool=threads",
-                f"--concurrency={args.concurrency}",
-                "--loglevel=INFO",
-                "-Q",
-                os.environ["CELERY_TASK_DEFAULT_QUEUE"],
-            ],
-            var / f"dunning-worker-{port}.log",
-            b"ready",
-            DEBUG="false",
-        )
+        children.append(start_server(port, var / f"dunning-server-{port}.log"))
+        worker = start_worker(args.concurrency, var / f"dunning-worker-{port}.log")
         children.append(worker)
         connection = connect(user, owner, port)
         print(

@@ -174,6 +174,31 @@ def start(command: list[str], log: Path, ready: bytes, **env_overrides) -> subpr
     return process
 
 
+def start_server(port: int, log: Path) -> subprocess.Popen:
+    """The app and its sandbox under gunicorn, as served for real (no query log kept)."""
+    python = sys.executable
+    command = [python, "manage.py", "sandbox_serve", "--bind", f"127.0.0.1:{port}"]
+    return start(command, log, b"Booting worker", DEBUG="false", LOG_LEVEL="WARNING")
+
+
+def start_worker(concurrency: int, log: Path) -> subprocess.Popen:
+    """One real Celery worker on the benchmark's queue, a thread pool of `concurrency`."""
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "partnerapp",
+        "worker",
+        "--pool=threads",
+        f"--concurrency={concurrency}",
+        "--loglevel=INFO",
+        "-Q",
+        os.environ["CELERY_TASK_DEFAULT_QUEUE"],
+    ]
+    return start(command, log, b"ready", DEBUG="false")  # as in production: no query log
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process and its children (gunicorn workers)."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -283,35 +308,12 @@ def main() -> None:
         owner=limited_owner, changes={"rate_limit": BUDGET, "rate_limit_period": PERIOD}
     )
     user, _ = get_user_model().objects.get_or_create(username="bench", email="bench@example.com")
-    var, python = Path(os.environ["PARTNERAPP_VAR_DIR"]), sys.executable
+    var = Path(os.environ["PARTNERAPP_VAR_DIR"])
     children: list[subprocess.Popen] = []
     try:
-        server = start(
-            [python, "manage.py", "sandbox_serve", "--bind", f"127.0.0.1:{port}"],
-            var / "server.log",
-            b"Booting worker",
-            DEBUG="false",  # as served for real: no query log kept
-            LOG_LEVEL="WARNING",
-        )
+        server = start_server(port, var / "server.log")
         children.append(server)
-        worker = start(
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "partnerapp",
-                "worker",
-                "--pool=threads",
-                f"--concurrency={args.concurrency}",
-                "--loglevel=INFO",
-                "-Q",
-                os.environ["CELERY_TASK_DEFAULT_QUEUE"],
-            ],
-            var / "worker.log",
-            b"ready",
-            DEBUG="false",  # as in production: no query log kept
-        )
+        worker = start_worker(args.concurrency, var / "worker.log")
         children.append(worker)
         connection = connect(user, owner, port)
         limited_connection = connect(user, limited_owner, port)

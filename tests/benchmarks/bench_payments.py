@@ -47,7 +47,8 @@ from tests.benchmarks.bench_jobs import (  # noqa: E402 - ROOT must be importabl
     peak_rss_mb,
     register_client,
     seed,
-    start,
+    start_server,
+    start_worker,
 )
 
 
@@ -197,36 +198,11 @@ def main() -> None:
         changes={"latency_ms": args.latency_ms, "rate_limit": 1_000_000, "rate_limit_period": 3600},
     )
     user, _ = get_user_model().objects.get_or_create(username="bench", email="bench@example.com")
-    var, python = Path(os.environ["PARTNERAPP_VAR_DIR"]), sys.executable
+    var = Path(os.environ["PARTNERAPP_VAR_DIR"])
     children: list[subprocess.Popen] = []
     try:
-        children.append(
-            start(
-                [python, "manage.py", "sandbox_serve", "--bind", f"127.0.0.1:{port}"],
-                var / f"payments-server-{port}.log",
-                b"Booting worker",
-                DEBUG="false",
-                LOG_LEVEL="WARNING",
-            )
-        )
-        worker = start(
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "partnerapp",
-                "worker",
-                "--pool=threads",
-                f"--concurrency={args.concurrency}",
-                "--loglevel=INFO",
-                "-Q",
-                os.environ["CELERY_TASK_DEFAULT_QUEUE"],
-            ],
-            var / f"payments-worker-{port}.log",
-            b"ready",
-            DEBUG="false",
-        )
+        children.append(start_server(port, var / f"payments-server-{port}.log"))
+        worker = start_worker(args.concurrency, var / f"payments-worker-{port}.log")
         children.append(worker)
         connection = connect(user, owner, port)
         print(
