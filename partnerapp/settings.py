@@ -97,8 +97,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "csp",
     "partnerapp.health",
+    "partnerapp.organizations",
     "partnerapp.connections",
     "partnerapp.jobs",
     "partnerapp.receivables",
@@ -136,6 +138,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "partnerapp.organizations.context.organizations",
             ],
         },
     },
@@ -251,6 +254,9 @@ SMARTBUSINESS_RATE_LIMIT_PERIOD = envint("SMARTBUSINESS_RATE_LIMIT_PERIOD", "360
 # PDF archives (ZIPs under VAR_DIR/archives/, which web and workers must share): offered
 # to the job's owner this many days, then deleted.
 ARCHIVE_KEEP_DAYS = envint("ARCHIVE_KEEP_DAYS", "7")
+# Organizations: how long an invitation to join and a client's connect link stay valid.
+INVITATION_DAYS = envint("INVITATION_DAYS", "7")
+CONNECT_LINK_DAYS = envint("CONNECT_LINK_DAYS", "14")
 
 # The sandbox provider (mounted under /sandbox/ in this server).
 SANDBOX_ENABLED = envbool("SANDBOX_ENABLED", "False" if PRODUCTION else "True")

@@ -18,6 +18,7 @@ class FaviconRedirect(RedirectView):
 urlpatterns = [
     path("", include("partnerapp.dashboard.urls")),
     path("connections/", include("partnerapp.connections.urls")),
+    path("organization/", include("partnerapp.organizations.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

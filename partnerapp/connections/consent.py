@@ -14,10 +14,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.utils.translation import gettext as _
 
 from partnerapp.connections.models import Connection
 from partnerapp.connections.services import ActivationRefused, api_config, connection_activate
+from partnerapp.organizations import permissions
+from partnerapp.organizations.current import personal_organization
+from partnerapp.organizations.permissions import Perm
 from partnerapp.smartbusiness import oauth
 from partnerapp.smartbusiness.client import SmartBusinessClient
 from partnerapp.smartbusiness.errors import ScopeRefused, SmartBusinessError
@@ -51,7 +56,12 @@ class ConsentResult:
 
 
 def consent_start(
-    *, session: SessionBase, redirect_uri: str, scopes: list[str], reconnect: Connection | None
+    *,
+    session: SessionBase,
+    organization_id: int,
+    redirect_uri: str,
+    scopes: list[str],
+    reconnect: Connection | None,
 ) -> str:
     """Remember a fresh state in the session and return the provider's consent URL."""
     base_url = reconnect.base_url if reconnect else settings.SMARTBUSINESS_BASE_URL
@@ -68,6 +78,7 @@ def consent_start(
         "redirect_uri": redirect_uri,
         "base_url": base_url,
         "reconnect": reconnect.pk if reconnect else None,
+        "organization": organization_id,
         "created": time.time(),
     }
     session[SESSION_KEY] = dict(list(pending.items())[-MAX_PENDING:])
@@ -120,9 +131,19 @@ def consent_finish(*, session: SessionBase, user, params: dict[str, str]) -> Con
 
 
 def _store(*, user, entry: dict, tokens: oauth.TokenSet, owner: dict) -> ConsentResult:
+    # a consent started before organizations existed goes to the personal one
+    entry.setdefault("organization", personal_organization(user).pk)
+    try:
+        # still a member allowed to connect (a role may have changed at the provider's page)
+        permissions.require_member(user, entry["organization"], Perm.CONNECT)
+    except (PermissionDenied, Http404) as exc:
+        raise ConsentError(
+            _("You may no longer connect accounts in this organization. Nothing was stored.")
+        ) from exc
     try:
         connection, created = connection_activate(
             user=user,
+            organization_id=entry["organization"],
             base_url=entry["base_url"],
             owner=owner,
             tokens=tokens,

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerapp.connections import crypto
+from partnerapp.organizations.models import Organization
 
 
 class Connection(models.Model):
@@ -22,8 +23,16 @@ class Connection(models.Model):
         CONSENT = "authorization_code", _("the owner's consent")
         OWN_ACCOUNT = "client_credentials", _("own account (client credentials)")
 
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="connections"
+    )
+    # Who connected it (a member, or the member who made the connect link).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="connections",
     )
     grant = models.CharField(max_length=20, choices=Grant.choices, default=Grant.CONSENT)
     # Own accounts only: the partner's own API client; the secret as ciphertext.
@@ -50,13 +59,21 @@ class Connection(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "base_url", "account_id"], name="connection_per_user_account"
+                fields=["organization", "base_url", "account_id"],
+                name="connection_per_organization_account",
             )
         ]
         ordering = ["owner_name", "pk"]
 
     def __str__(self) -> str:
         return f"{self.owner_name} ({self.account_id})"
+
+    def save(self, *args, **kwargs):
+        if self.organization_id is None and self.user_id is not None:
+            from partnerapp.organizations.current import personal_organization
+
+            self.organization = personal_organization(self.user)
+        super().save(*args, **kwargs)
 
     @property
     def access_token(self) -> str:

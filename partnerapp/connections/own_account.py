@@ -19,6 +19,8 @@ from partnerapp.connections.services import (
     api_config,
     connection_activate,
 )
+from partnerapp.organizations import permissions
+from partnerapp.organizations.permissions import Perm
 from partnerapp.smartbusiness import oauth
 from partnerapp.smartbusiness.client import SmartBusinessClient
 from partnerapp.smartbusiness.errors import SmartBusinessError
@@ -30,9 +32,10 @@ class OwnAccountError(Exception):
 
 @sensitive_variables("client_secret", "tokens")
 def own_account_add(
-    *, user, client_id: str, client_secret: str, scopes: list[str]
+    *, user, organization_id: int, client_id: str, client_secret: str, scopes: list[str]
 ) -> ConsentResult:
     """Check the credentials with the provider, read the owner, store the connection."""
+    permissions.require_member(user, organization_id, Perm.CONNECT)
     base_url = settings.SMARTBUSINESS_BASE_URL
     config = api_config(base_url, client_id=client_id, client_secret=client_secret)
     try:
@@ -44,6 +47,7 @@ def own_account_add(
     try:
         connection, created = connection_activate(
             user=user,
+            organization_id=organization_id,
             base_url=base_url,
             owner=owner,
             tokens=tokens,

@@ -440,6 +440,7 @@ class OwnClient:
 def connection_activate(
     *,
     user,
+    organization_id: int,
     base_url: str,
     owner: dict,
     tokens: oauth.TokenSet,
@@ -455,7 +456,12 @@ def connection_activate(
     account_id = str(owner.get("id", ""))
     name = " ".join(part for part in (owner.get("name"), owner.get("surname")) if part)
     connection, created = _connection_for(
-        user=user, base_url=base_url, account_id=account_id, name=name, reconnect_id=reconnect_id
+        user=user,
+        organization_id=organization_id,
+        base_url=base_url,
+        account_id=account_id,
+        name=name,
+        reconnect_id=reconnect_id,
     )
     if own_client is None and connection.is_own_account and not created:
         raise ActivationRefused(_("This account is connected with its own client credentials."))
@@ -494,13 +500,22 @@ def connection_activate(
 
 
 def _connection_for(
-    *, user, base_url: str, account_id: str, name: str, reconnect_id: int | None
+    *,
+    user,
+    organization_id: int,
+    base_url: str,
+    account_id: str,
+    name: str,
+    reconnect_id: int | None,
 ) -> tuple[Connection, bool]:
     if reconnect_id is None:
         return Connection.objects.get_or_create(
-            user=user, base_url=base_url, account_id=account_id, defaults={"owner_name": name}
+            organization_id=organization_id,
+            base_url=base_url,
+            account_id=account_id,
+            defaults={"owner_name": name, "user": user},
         )
-    connection = Connection.objects.filter(pk=reconnect_id, user=user).first()
+    connection = Connection.objects.filter(pk=reconnect_id, organization_id=organization_id).first()
     if connection is None:
         raise ActivationRefused(_("The connection to reconnect no longer exists."))
     if connection.account_id != account_id:

@@ -2,9 +2,8 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,6 +13,8 @@ from partnerapp.connections.forms import ConnectForm, OwnAccountForm
 from partnerapp.connections.models import Connection
 from partnerapp.connections.own_account import OwnAccountError, own_account_add
 from partnerapp.connections.services import connection_disconnect
+from partnerapp.organizations import current
+from partnerapp.organizations.permissions import Perm, member_required
 from partnerapp.smartbusiness.errors import SmartBusinessError
 
 
@@ -23,7 +24,7 @@ def _redirect_uri(request: HttpRequest) -> str:
     )
 
 
-@login_required
+@member_required(Perm.CONNECT)
 def connect(request: HttpRequest) -> HttpResponse:
     """GET: choose scopes. POST: off to the provider's consent page."""
     form = ConnectForm(request.POST or None)
@@ -32,10 +33,10 @@ def connect(request: HttpRequest) -> HttpResponse:
     return render(request, "connections/connect.html", {"form": form})
 
 
-@login_required
+@member_required(Perm.CONNECT)
 @require_POST
 def reconnect(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    connection = current.get_or_404(request, Connection.objects, pk=pk)
     return _start(request, scopes=connection.scope_list, reconnect=connection)
 
 
@@ -43,6 +44,7 @@ def _start(request: HttpRequest, *, scopes: list[str], reconnect) -> HttpRespons
     try:
         url = consent.consent_start(
             session=request.session,
+            organization_id=request.organization.pk,
             redirect_uri=_redirect_uri(request),
             scopes=scopes,
             reconnect=reconnect,
@@ -53,14 +55,16 @@ def _start(request: HttpRequest, *, scopes: list[str], reconnect) -> HttpRespons
     return redirect(url)
 
 
-@login_required
+@member_required(Perm.VIEW)  # the organization the consent started in is checked there
 def callback(request: HttpRequest) -> HttpResponse:
     try:
         result = consent.consent_finish(
             session=request.session, user=request.user, params=request.GET.dict()
         )
     except consent.ConsentAlreadyFinished as exc:
-        connection = Connection.objects.filter(pk=exc.connection_id, user=request.user).first()
+        connection = Connection.objects.filter(
+            pk=exc.connection_id, organization__memberships__user=request.user
+        ).first()
         if connection is not None:
             messages.info(request, str(exc))
             return redirect("dashboard:connection", pk=connection.pk)
@@ -75,11 +79,11 @@ def callback(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard:connection", pk=connection.pk)
 
 
-@login_required
+@member_required(Perm.CONNECT)
 @require_http_methods(["GET", "POST"])
 def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     """GET (or a POST without the confirmation): ask first. POST confirm=yes: disconnect."""
-    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    connection = current.get_or_404(request, Connection.objects, pk=pk)
     if request.method == "GET" or request.POST.get("confirm") != "yes":
         active = connection.jobs.filter(status__in=["draft", "queued", "running"]).count()
         context = {"connection": connection, "active_jobs": active}
@@ -89,7 +93,7 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dashboard:overview")
 
 
-@login_required
+@member_required(Perm.CONNECT)
 def own_account(request: HttpRequest) -> HttpResponse:
     """Add (or renew) the partner's own account with client credentials."""
     form = OwnAccountForm(request.POST or None)
@@ -97,6 +101,7 @@ def own_account(request: HttpRequest) -> HttpResponse:
         try:
             result = own_account_add(
                 user=request.user,
+                organization_id=request.organization.pk,
                 client_id=form.cleaned_data["client_id"],
                 client_secret=form.cleaned_data["client_secret"],
                 scopes=form.cleaned_data["scopes"],

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -18,6 +17,8 @@ from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import ConnectionUnusable, connection_call
 from partnerapp.dashboard.selectors import invoice_history
 from partnerapp.jobs.operations import OPERATIONS
+from partnerapp.organizations import current
+from partnerapp.organizations.permissions import Perm, member_required
 from partnerapp.smartbusiness.client import DocumentKind
 from partnerapp.smartbusiness.describe import describe
 from partnerapp.smartbusiness.errors import NotFound, SmartBusinessError
@@ -28,12 +29,12 @@ ACTIONS = ["invoice.send_by_email", "invoice.send_reminders", "invoice.archive_p
 DATE_FIELDS = ("date", "due", "paid_date")
 
 
-@login_required
+@member_required(Perm.VIEW)
 @require_GET
 def invoice(request: HttpRequest, pk: int, invoice_id: int) -> HttpResponse:
     """The invoice as the provider has it now, with this user's history of it; a provider
     problem is a sentence on the page (404 when the invoice is gone), never a 500."""
-    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    connection = current.get_or_404(request, Connection.objects, pk=pk)
     document, problem, gone = _read_invoice(connection, invoice_id)
     if problem:
         connection.refresh_from_db()  # the call may have found it needs re-authorization
@@ -42,18 +43,18 @@ def invoice(request: HttpRequest, pk: int, invoice_id: int) -> HttpResponse:
         "invoice_id": invoice_id,
         "invoice": document,
         "problem": problem,
-        "history": invoice_history(connection, invoice_id, user=request.user),
+        "history": invoice_history(connection, invoice_id, organization=request.organization),
         "actions": [(key, OPERATIONS[key].label) for key in ACTIONS],
     }
     return render(request, "dashboard/invoice.html", context, status=404 if gone else 200)
 
 
-@login_required
+@member_required(Perm.VIEW)
 @require_GET
 def invoice_preview(request: HttpRequest, pk: int, invoice_id: int) -> HttpResponse:
     """The provider's preview image of the invoice, passed through: the browser never
     holds the token. 404 when the invoice is gone, 502 when the provider cannot answer."""
-    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    connection = current.get_or_404(request, Connection.objects, pk=pk)
     try:
         image, content_type = connection_call(
             connection, lambda api: api.document_preview(DocumentKind.INVOICE, invoice_id)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,6 +15,8 @@ from partnerapp.dashboard.forms import IdsField, InvoiceFilterForm
 from partnerapp.jobs.operations import OPERATIONS
 from partnerapp.jobs.operations.reminders import reminder_history
 from partnerapp.jobs.selection import provider_filter
+from partnerapp.organizations import current
+from partnerapp.organizations.permissions import Perm, member_required
 from partnerapp.smartbusiness.client import Page
 from partnerapp.smartbusiness.errors import SmartBusinessError
 
@@ -28,10 +29,10 @@ MORE_ACTIONS = [
 ]  # the ticked ids are invoices
 
 
-@login_required
+@member_required(Perm.VIEW)
 def invoices(request: HttpRequest, pk: int) -> HttpResponse:
     """Browse a connection's invoices; ticked ones (kept across pages) open the job wizard."""
-    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    connection = current.get_or_404(request, Connection.objects, pk=pk)
     # Paging posts the ticked ids: hundreds of them would not fit in a URL.
     params = request.POST if request.method == "POST" else request.GET
     filters = InvoiceFilterForm(params)
@@ -53,7 +54,9 @@ def invoices(request: HttpRequest, pk: int) -> HttpResponse:
         "filter_spec": filters.filter_spec() if valid else {},
         "more_actions": [(key, OPERATIONS[key].label) for key in MORE_ACTIONS],
         # the reminders this user's jobs sent for the invoices shown: one query per page
-        "reminders": reminder_history(connection, shown, user=request.user) if shown else {},
+        "reminders": reminder_history(connection, shown, organization=request.organization)
+        if shown
+        else {},
     }
     return render(
         request, "dashboard/invoices.html", context, status=400 if filters.errors else 200

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -26,6 +25,8 @@ from partnerapp.jobs import archives, export
 from partnerapp.jobs import services as jobs
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.preview import email_rendered, job_preview
+from partnerapp.organizations import current
+from partnerapp.organizations.permissions import Perm, member_required
 
 ITEMS_PER_PAGE = 50
 JOBS_PER_PAGE = 25
@@ -35,7 +36,7 @@ REOPENABLE |= {BatchJob.Status.DONE}
 
 
 def _job(request: HttpRequest, pk: int) -> BatchJob:
-    return get_object_or_404(jobs.jobs_for(request.user), pk=pk)
+    return current.get_or_404(request, BatchJob.objects.select_related("connection"), pk=pk)
 
 
 def _int(value: str | None, *, default: int = 0, low: int = 0, high: int = 2**63 - 1) -> int:
@@ -49,14 +50,14 @@ def _int(value: str | None, *, default: int = 0, low: int = 0, high: int = 2**63
 # -- the jobs list ----------------------------------------------------------------------------
 
 
-@login_required
+@member_required(Perm.VIEW)
 def job_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in BatchJob.Status.values else ""
-    connections = request.user.connections.order_by("owner_name", "pk")
+    connections = request.organization.connections.order_by("owner_name", "pk")
     connection = _int(request.GET.get("connection"))
     connection = connection if connections.filter(pk=connection).exists() else 0
-    selected = jobs.jobs_for(request.user).defer(*selectors.JOB_BULK)
+    selected = jobs.jobs_for(request.organization).defer(*selectors.JOB_BULK)
     if status:
         selected = selected.filter(status=status)
     if connection:
@@ -147,7 +148,7 @@ def _items_context(request: HttpRequest, job: BatchJob) -> dict:
     return context
 
 
-@login_required
+@member_required(Perm.VIEW)
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
     context = _live_context(request, job)
@@ -160,14 +161,12 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "dashboard/job.html", context)
 
 
-@login_required
+@member_required(Perm.VIEW)
 @require_http_methods(["GET"])
 def job_archive(request: HttpRequest, pk: int) -> HttpResponse:
-    """The job's ZIP of PDFs, streamed from disk, for the job's owner alone (everyone else
-    gets 404). A link that outlived its ZIP leads back to the job page, which says why."""
+    """The job's ZIP of PDFs, streamed from disk, for the organization's members (everyone
+    else gets 404). A link that outlived its ZIP leads back to the job page, which says why."""
     job = _job(request, pk)
-    if job.user_id != request.user.pk:
-        raise Http404  # colleagues may one day see a job; its download stays its owner's
     archive = archives.archive_for(job)
     try:
         if archive is None or not archive.available:
@@ -181,7 +180,7 @@ def job_archive(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
+@member_required(Perm.VIEW)
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The live part of the job page, polled by htmx; it carries the next interval."""
     job = _job(request, pk)
@@ -191,7 +190,7 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@login_required
+@member_required(Perm.VIEW)
 def job_items(request: HttpRequest, pk: int) -> HttpResponse:
     """The items table alone: filtered, searched and paged without reloading the page."""
     job = _job(request, pk)
@@ -206,7 +205,7 @@ def job_items(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@login_required
+@member_required(Perm.VIEW)
 def job_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """One item: its outcome, the provider's error with per-field errors, its email."""
     job = _job(request, pk)
@@ -224,7 +223,7 @@ def job_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     return render(request, "dashboard/job_item.html", context)
 
 
-@login_required
+@member_required(Perm.OPERATE)
 @require_http_methods(["POST"])
 def job_item_resend(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """Act again on one document another job did, after the person confirmed it."""
@@ -276,7 +275,7 @@ def _resend_page(request: HttpRequest, job: BatchJob, *, error: str = "", status
     return render(request, "dashboard/job_resend_confirm.html", context, status=status)
 
 
-@login_required
+@member_required(Perm.VIEW, post=Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
 def job_control(request: HttpRequest, pk: int, command: str) -> HttpResponse:
     job = _job(request, pk)
@@ -303,7 +302,7 @@ def job_control(request: HttpRequest, pk: int, command: str) -> HttpResponse:
     return redirect("dashboard:job", pk=job.pk)
 
 
-@login_required
+@member_required(Perm.VIEW)
 def job_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     job = _job(request, pk)
     response = StreamingHttpResponse(export.csv_lines(job), content_type="text/csv")

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,6 +18,8 @@ from partnerapp.bankfiles import MAX_BYTES
 from partnerapp.connections.models import Connection
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.operations import JobInputError
+from partnerapp.organizations import current
+from partnerapp.organizations.permissions import Perm, member_required
 from partnerapp.receivables import services as receivables
 from partnerapp.receivables.models import BankUpload
 
@@ -48,14 +49,14 @@ class BankFileForm(forms.Form):
 
 
 def _upload(request: HttpRequest, pk: int) -> BankUpload:
-    return get_object_or_404(receivables.uploads_for(request.user), pk=pk)
+    return current.get_or_404(request, BankUpload.objects.select_related("connection"), pk=pk)
 
 
-@login_required
+@member_required(Perm.VIEW, post=Perm.OPERATE)
 @require_http_methods(["GET", "POST"])
 def bank_files(request: HttpRequest, pk: int) -> HttpResponse:
     """A connection's bank files: upload a new one, see the earlier ones."""
-    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    connection = current.get_or_404(request, Connection.objects, pk=pk)
     form = BankFileForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":
@@ -73,7 +74,7 @@ def bank_files(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 return redirect("dashboard:bank_file", pk=upload.pk)
         status = 400
-    uploads = receivables.uploads_for(request.user).filter(connection=connection)
+    uploads = receivables.uploads_for(request.organization).filter(connection=connection)
     context = {
         "connection": connection,
         "form": form,
@@ -82,7 +83,7 @@ def bank_files(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "dashboard/bank_files.html", context, status=status)
 
 
-@login_required
+@member_required(Perm.VIEW)
 def bank_file(request: HttpRequest, pk: int) -> HttpResponse:
     """The review page of one upload (GET); the partial refresh for polling (?part=1)."""
     upload = _upload(request, pk)
@@ -121,10 +122,14 @@ def _own_jobs(request, review) -> set[int]:
     job_ids.discard(None)
     if not job_ids:
         return set()
-    return set(request.user.jobs.filter(pk__in=job_ids).values_list("pk", flat=True))
+    return set(
+        BatchJob.objects.filter(organization=request.organization, pk__in=job_ids).values_list(
+            "pk", flat=True
+        )
+    )
 
 
-@login_required
+@member_required(Perm.OPERATE)
 @require_POST
 def bank_file_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     """Record the ticked payments: `pay_<transaction id>` = the invoice id."""
@@ -159,7 +164,7 @@ def bank_file_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dashboard:bank_file", pk=upload.pk)
 
 
-@login_required
+@member_required(Perm.OPERATE)
 @require_POST
 def bank_file_rematch(request: HttpRequest, pk: int) -> HttpResponse:
     upload = _upload(request, pk)
@@ -168,7 +173,7 @@ def bank_file_rematch(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dashboard:bank_file", pk=upload.pk)
 
 
-@login_required
+@member_required(Perm.OPERATE)
 @require_POST
 def bank_file_release(request: HttpRequest, pk: int, transaction_pk: int) -> HttpResponse:
     upload = _upload(request, pk)

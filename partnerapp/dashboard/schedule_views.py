@@ -13,9 +13,8 @@ from zoneinfo import ZoneInfo, available_timezones
 from cronsim import CronSim
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,6 +32,8 @@ from partnerapp.jobs.models import Schedule
 from partnerapp.jobs.operations import OPERATIONS, JobInputError, operation_choices
 from partnerapp.jobs.operations.texts import LANGUAGE_NAMES
 from partnerapp.jobs.schedules import cron_check, weekly_reminders_create
+from partnerapp.organizations import current
+from partnerapp.organizations.permissions import Perm, member_required
 
 NEXT_SLOTS = 3
 RECENT_RUNS = 10
@@ -90,11 +91,10 @@ class ScheduleForm(OperationFieldsMixin, forms.Form):
     q = forms.CharField(label=gettext_lazy("Search text"), max_length=200, required=False)
     enabled = forms.BooleanField(label=gettext_lazy("Enabled"), required=False, initial=True)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["connection"].queryset = Connection.objects.filter(user=user).order_by(
-            "owner_name", "pk"
-        )
+        connections = Connection.objects.filter(organization=organization)
+        self.fields["connection"].queryset = connections.order_by("owner_name", "pk")
         self.fields["action"].choices = operation_choices()
         self.fields["action"].initial = NEW_SCHEDULE_ACTION
         # A new schedule starts with the documents its action is about (drafts for sending),
@@ -172,9 +172,7 @@ def _label(schedule: Schedule) -> str:
 
 
 def _schedule(request: HttpRequest, pk: int) -> Schedule:
-    return get_object_or_404(
-        Schedule.objects.filter(user=request.user).select_related("connection"), pk=pk
-    )
+    return current.get_or_404(request, Schedule.objects.select_related("connection"), pk=pk)
 
 
 def email_texts(form: ScheduleForm) -> list[tuple[str, object, object]]:
@@ -206,22 +204,26 @@ def _form_context(form: ScheduleForm) -> dict:
     }
 
 
-@login_required
+@member_required(Perm.VIEW)
 def schedule_list(request: HttpRequest) -> HttpResponse:
-    schedules = Schedule.objects.filter(user=request.user).select_related("connection")
+    schedules = Schedule.objects.filter(organization=request.organization).select_related(
+        "connection"
+    )
     rows = [(schedule, next_slots(schedule, 1), _label(schedule)) for schedule in schedules]
-    connections = Connection.objects.filter(user=request.user).order_by("owner_name", "pk")
+    connections = Connection.objects.filter(organization=request.organization).order_by(
+        "owner_name", "pk"
+    )
     context = {"rows": rows, "connections": connections}
     return render(request, "dashboard/schedules.html", context)
 
 
-@login_required
+@member_required(Perm.OPERATE)
 @require_POST
 def schedule_weekly_reminders(request: HttpRequest) -> HttpResponse:
     """One click: the chosen account's reminder run every Monday at 07:00 — or, when it
     exists already, that one (nothing is created twice)."""
-    connection = get_object_or_404(
-        Connection, pk=_posted_pk(request.POST.get("connection")), user=request.user
+    connection = current.get_or_404(
+        request, Connection.objects, pk=_posted_pk(request.POST.get("connection"))
     )
     try:
         schedule, created = weekly_reminders_create(user=request.user, connection=connection)
@@ -252,9 +254,9 @@ def _save(schedule: Schedule, fields: dict, *, was: dict | None) -> None:
     schedule.save()
 
 
-@login_required
+@member_required(Perm.OPERATE)
 def schedule_create(request: HttpRequest) -> HttpResponse:
-    form = ScheduleForm(request.POST or None, user=request.user)
+    form = ScheduleForm(request.POST or None, organization=request.organization)
     if request.method == "POST" and form.is_valid():
         schedule = Schedule(user=request.user)
         _save(schedule, form.schedule_fields(), was=None)
@@ -264,12 +266,14 @@ def schedule_create(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/schedule_form.html", _form_context(form), status=status)
 
 
-@login_required
+@member_required(Perm.VIEW, post=Perm.OPERATE)
 def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The schedule's form (edit), its next run times and its recent runs with their jobs."""
     schedule = _schedule(request, pk)
     was = {"timing": (schedule.cron, schedule.time_zone, schedule.enabled)}
-    form = ScheduleForm(request.POST or None, user=request.user, initial=_initial(schedule))
+    form = ScheduleForm(
+        request.POST or None, organization=request.organization, initial=_initial(schedule)
+    )
     if request.method == "POST" and form.is_valid():
         _save(schedule, form.schedule_fields(), was=was)
         messages.success(request, _("The schedule is saved."))
@@ -285,7 +289,7 @@ def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "dashboard/schedule_form.html", context, status=status)
 
 
-@login_required
+@member_required(Perm.OPERATE)
 @require_POST
 def schedule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     schedule = _schedule(request, pk)
@@ -300,7 +304,7 @@ def schedule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dashboard:schedule", pk=schedule.pk)
 
 
-@login_required
+@member_required(Perm.OPERATE)
 def schedule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST deletes. The jobs it made stay."""
     schedule = _schedule(request, pk)

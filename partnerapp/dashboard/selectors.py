@@ -169,7 +169,7 @@ class Alert:
     refusal: ClientRefusal | None = None
 
 
-def alerts_for(user, connections: list[Connection], *, now: datetime) -> list[Alert]:
+def alerts_for(organization, connections: list[Connection], *, now: datetime) -> list[Alert]:
     """Connections that need re-authorization or fail to refresh, paused jobs, failed jobs
     and jobs with failed or uncertain items — most urgent first. The provider refusing
     partnerapp's own credentials comes first: nothing moves until the operator acts."""
@@ -189,18 +189,22 @@ def alerts_for(user, connections: list[Connection], *, now: datetime) -> list[Al
         for c in connections
         if c.status == Connection.Status.ACTIVE and c.last_error
     ]
-    return alerts + _job_alerts(user, now=now)
+    return alerts + _job_alerts(organization, now=now)
 
 
-def _job_alerts(user, *, now: datetime) -> list[Alert]:
+def _job_alerts(organization, *, now: datetime) -> list[Alert]:
     """Newest first, at most ALERTS_PER_KIND of each kind, so one kind cannot crowd out
     another. Four queries."""
     since = now - timedelta(days=ALERT_DAYS)
-    jobs = BatchJob.objects.filter(user=user).select_related("connection").defer(*JOB_BULK)
+    jobs = (
+        BatchJob.objects.filter(organization=organization)
+        .select_related("connection")
+        .defer(*JOB_BULK)
+    )
     newest = ("-created_at", "-pk")
     paused = jobs.filter(status=Job.PAUSED).order_by(*newest)[:ALERTS_PER_KIND]
     failed = jobs.filter(status=Job.FAILED, created_at__gte=since).order_by(*newest)
-    problems = _problem_items(user, since=since)
+    problems = _problem_items(organization, since=since)
     troubled = jobs.filter(pk__in=list(problems)).order_by(*newest)[:ALERTS_PER_KIND]
     alerts = [Alert(kind="paused", level="warn", job=j, connection=j.connection) for j in paused]
     alerts += [Alert(kind="job_failed", level="bad", job=j) for j in failed[:ALERTS_PER_KIND]]
@@ -211,11 +215,11 @@ def _job_alerts(user, *, now: datetime) -> list[Alert]:
     return alerts
 
 
-def _problem_items(user, *, since: datetime) -> dict[int, dict[str, int]]:
+def _problem_items(organization, *, since: datetime) -> dict[int, dict[str, int]]:
     """Failed and uncertain items of recent jobs that can still act on them."""
     rows = (
         JobItem.objects.filter(
-            job__user=user,
+            job__organization=organization,
             job__created_at__gte=since,
             state__in=[Item.FAILED, Item.UNCERTAIN],
         )
@@ -233,16 +237,22 @@ def _problem_items(user, *, since: datetime) -> dict[int, dict[str, int]]:
 # -- the overview --------------------------------------------------------------------------------
 
 
-def overview_for(user) -> dict:
+def overview_for(organization) -> dict:
     """Everything the overview shows, in a fixed handful of queries."""
     now = timezone.now()
-    connections = list(Connection.objects.filter(user=user).select_related("rate_window"))
-    recent = BatchJob.objects.filter(user=user).select_related("connection").defer(*JOB_BULK)
+    connections = list(
+        Connection.objects.filter(organization=organization).select_related("rate_window")
+    )
+    recent = (
+        BatchJob.objects.filter(organization=organization)
+        .select_related("connection")
+        .defer(*JOB_BULK)
+    )
     recent = recent[:RECENT_JOBS]
     return {
         "cards": [connection_card(c, now=now) for c in connections],
         "recent_jobs": jobs_with_counts(recent),
-        "alerts": alerts_for(user, connections, now=now),
+        "alerts": alerts_for(organization, connections, now=now),
         "now": now,
     }
 
@@ -274,10 +284,13 @@ def _hour_labels(buckets: list[datetime]) -> list[str]:
     return [timezone.localtime(bucket).strftime("%H") for bucket in buckets]
 
 
-def _outcome_counts(user, *, since: datetime, bucket) -> dict:
-    """(bucket, state) → how many of the user's items finished in that bucket since `since`."""
+def _outcome_counts(organization, *, since: datetime, bucket) -> dict:
+    """(bucket, state) → how many of the organization's items finished in each bucket
+    since `since`."""
     rows = (
-        JobItem.objects.filter(job__user=user, finished_at__gte=since, state__in=OUTCOMES)
+        JobItem.objects.filter(
+            job__organization=organization, finished_at__gte=since, state__in=OUTCOMES
+        )
         .annotate(bucket=bucket)
         .values("bucket", "state")
         .annotate(n=Count("pk"))
@@ -286,13 +299,15 @@ def _outcome_counts(user, *, since: datetime, bucket) -> dict:
     return {(row["bucket"], row["state"]): row["n"] for row in rows}
 
 
-def sends_per_day(user, *, now: datetime, days: int = 14) -> Chart:
-    """Finished items of the user's jobs per local calendar day and outcome."""
+def sends_per_day(organization, *, now: datetime, days: int = 14) -> Chart:
+    """Finished items of the organization's jobs per local calendar day and outcome."""
     zone = timezone.get_current_timezone()
     today = timezone.localtime(now, zone).date()
     buckets = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
     start = timezone.make_aware(datetime.combine(buckets[0], datetime.min.time()), zone)
-    counts = _outcome_counts(user, since=start, bucket=TruncDate("finished_at", tzinfo=zone))
+    counts = _outcome_counts(
+        organization, since=start, bucket=TruncDate("finished_at", tzinfo=zone)
+    )
     return Chart(
         slug="sends-per-day",
         title=_("Sends per day"),
@@ -305,10 +320,12 @@ def sends_per_day(user, *, now: datetime, days: int = 14) -> Chart:
     )
 
 
-def sends_per_hour(user, *, now: datetime, hours: int = 48) -> Chart:
-    """Finished items of the user's jobs per hour and outcome."""
+def sends_per_hour(organization, *, now: datetime, hours: int = 48) -> Chart:
+    """Finished items of the organization's jobs per hour and outcome."""
     buckets = _hours_back(now, hours)
-    counts = _outcome_counts(user, since=buckets[0], bucket=TruncHour("finished_at", tzinfo=UTC))
+    counts = _outcome_counts(
+        organization, since=buckets[0], bucket=TruncHour("finished_at", tzinfo=UTC)
+    )
     return Chart(
         slug="sends-per-hour",
         title=_("Sends per hour"),
@@ -386,13 +403,13 @@ def _rate_chart(connection: Connection, buckets: list[datetime], seen: dict, hou
 # -- one document ------------------------------------------------------------------------------
 
 
-def invoice_history(connection: Connection, invoice_id: int, *, user) -> list[JobItem]:
-    """Every item of `user`'s invoice jobs on the connection's provider account (whichever
-    of the user's connections to it ran them) that touched invoice `invoice_id`, newest
+def invoice_history(connection: Connection, invoice_id: int, *, organization) -> list[JobItem]:
+    """Every item of `organization`'s invoice jobs on the connection's provider account
+    (whichever of its connections to it ran them) that touched invoice `invoice_id`, newest
     first, each with its job — one query."""
     invoice_actions = [key for key, op in OPERATIONS.items() if op.document == "invoice"]
     items = JobItem.objects.filter(
-        job__user=user,
+        job__organization=organization,
         job__connection__base_url=connection.base_url,
         job__connection__account_id=connection.account_id,
         job__action__in=invoice_actions,

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 
 from partnerapp.connections import requestlog
 from partnerapp.connections.models import Connection
 from partnerapp.dashboard import selectors
 from partnerapp.jobs import services as jobs
+from partnerapp.organizations import current
+from partnerapp.organizations.permissions import Perm, member_required
 
 ITEMS_PER_PAGE = 50
 REQUEST_LOG_PER_PAGE = 50
@@ -22,14 +23,22 @@ STATUS_CHOICES = ["2xx", "4xx", "5xx", "429", "none"]
 def overview(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return render(request, "dashboard/landing.html")
-    return render(request, "dashboard/overview.html", selectors.overview_for(request.user))
+    return _overview(request)
 
 
-@login_required
+@member_required(Perm.VIEW)
+def _overview(request: HttpRequest) -> HttpResponse:
+    context = selectors.overview_for(request.organization)
+    return render(request, "dashboard/overview.html", context)
+
+
+@member_required(Perm.VIEW)
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    connection = current.get_or_404(request, Connection.objects, pk=pk)
     now = timezone.now()
-    recent = jobs.jobs_for(request.user).filter(connection=connection).defer(*selectors.JOB_BULK)
+    recent = (
+        jobs.jobs_for(request.organization).filter(connection=connection).defer(*selectors.JOB_BULK)
+    )
     recent = recent[:CONNECTION_JOBS]
     context = {
         "card": selectors.connection_card(connection, now=now),
@@ -40,10 +49,10 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "dashboard/connection.html", context)
 
 
-@login_required
+@member_required(Perm.VIEW)
 def request_log(request: HttpRequest, pk: int) -> HttpResponse:
     """A connection's calls to the provider, filterable by status and X-Request-Id."""
-    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    connection = current.get_or_404(request, Connection.objects, pk=pk)
     status = request.GET.get("status", "").strip()[:8]
     request_id = request.GET.get("request_id", "").strip()[:64]
     entries = requestlog.entries_for(connection, status=status, request_id=request_id)
@@ -60,18 +69,18 @@ def request_log(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "dashboard/request_log.html", context)
 
 
-@login_required
+@member_required(Perm.VIEW)
 def activity(request: HttpRequest) -> HttpResponse:
     """Charts: sends per day and hour by outcome, and each account's rate-limit use."""
     now = timezone.now()
     connections = list(
-        Connection.objects.filter(user=request.user)
+        Connection.objects.filter(organization=request.organization)
         .exclude(status=Connection.Status.DISCONNECTED)
         .select_related("rate_window")
     )
     context = {
-        "per_day": selectors.sends_per_day(request.user, now=now),
-        "per_hour": selectors.sends_per_hour(request.user, now=now),
+        "per_day": selectors.sends_per_day(request.organization, now=now),
+        "per_hour": selectors.sends_per_hour(request.organization, now=now),
         "rate_charts": selectors.rate_use_charts(connections, now=now),
     }
     return render(request, "dashboard/activity.html", context)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from django.contrib.auth.decorators import login_required
 from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -28,6 +27,8 @@ from partnerapp.jobs.operations import OPERATIONS
 from partnerapp.jobs.operations.reminders import LEVELS
 from partnerapp.jobs.operations.texts import LANGUAGE_NAMES, item_language
 from partnerapp.jobs.selection import provider_filter
+from partnerapp.organizations import current
+from partnerapp.organizations.permissions import Perm, member_required
 from partnerapp.smartbusiness.client import MAX_PAGE_SIZE, DocumentKind, Filter, stable_sort
 from partnerapp.smartbusiness.describe import describe, missing_scope_message
 from partnerapp.smartbusiness.errors import NotFound, SmartBusinessError
@@ -87,11 +88,11 @@ class EmailTab:
         return bool(own or self.subject_errors or self.body_errors)
 
 
-@login_required
+@member_required(Perm.OPERATE)
 def job_new(request: HttpRequest, pk: int) -> HttpResponse:
     """The wizard, prefilled from the invoices browser (GET, or POST `from_browser`);
     POST creates the job and redirects to its page (the preview), or renders the email."""
-    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    connection = current.get_or_404(request, Connection.objects, pk=pk)
     scopes = connection.scope_list
     if request.method != "POST":
         form = JobWizardForm(initial=_initial(request.GET), granted_scopes=scopes)
@@ -120,12 +121,12 @@ def job_new(request: HttpRequest, pk: int) -> HttpResponse:
     return _page(request, connection, form, status=400)
 
 
-@login_required
+@member_required(Perm.OPERATE)
 @require_POST
 def job_new_render(request: HttpRequest, pk: int) -> HttpResponse:
     """The live rendering (htmx): the open tab's text expanded for a selected document in
     that language (`render_language`; else the job's default language)."""
-    connection = get_object_or_404(Connection, pk=pk, user=request.user)
+    connection = current.get_or_404(request, Connection.objects, pk=pk)
     data = wizard_data(request.POST)
     language = data.get("render_language") or ""
     if language not in DOCUMENT_LANGUAGES:

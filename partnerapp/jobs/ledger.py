@@ -240,12 +240,12 @@ def conflict_reason(held: ActionClaim, job: BatchJob) -> str:
 def conflict_sentence(other: JobItem | None, job: BatchJob) -> str:
     """The sentence for an item of `job` that another item (`other`) beat to its document.
 
-    Another user's job is not named (its number is theirs), only that it happened.
+    Another organization's job is not named (its number is theirs), only that it happened.
     """
     if other is None:
         return _("Already done by an earlier job.")
     values = {"job": other.job_id, "when": _when(other.finished_at)}
-    if other.job.user_id != job.user_id:
+    if other.job.organization_id != job.organization_id:
         if other.state == Item.SENT:
             return _("Already done on %(when)s through another partnerapp user's connection.") % (
                 values

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerapp.connections.models import Connection
 from partnerapp.jobs.operations import OPERATION_CHOICES, operation_for
+from partnerapp.organizations.models import Organization
 
 
 class BatchJob(models.Model):
@@ -30,8 +31,15 @@ class BatchJob(models.Model):
         USER = "user", _("paused by you")
         NEEDS_REAUTH = "needs_reauth", _("the connection needs re-authorization")
 
+    # The connection's organization, kept on the row: every list filters by it.
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="jobs")
+    # Who created it (null: a schedule's creator who left, or a deleted user).
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
     )
     connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="jobs")
     action = models.CharField(max_length=40, choices=OPERATION_CHOICES)
@@ -55,10 +63,18 @@ class BatchJob(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["user", "-created_at"]), models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"]),
+            models.Index(fields=["status"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.operation.label} #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        if self.organization_id is None:
+            self.organization_id = self.connection.organization_id
+        super().save(*args, **kwargs)
 
     @property
     def operation(self):
@@ -158,8 +174,16 @@ class SendSlot(models.Model):
 class Schedule(models.Model):
     """A recurring job: at each cron slot, one normal job with the same action and filter."""
 
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="schedules"
+    )
+    # Who made it; its jobs are created in their name.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="schedules"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="schedules",
     )
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="schedules")
     name = models.CharField(max_length=200)
@@ -178,6 +202,11 @@ class Schedule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        if self.organization_id is None:
+            self.organization_id = self.connection.organization_id
+        super().save(*args, **kwargs)
 
 
 class ScheduleRun(models.Model):

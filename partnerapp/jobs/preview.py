@@ -126,12 +126,13 @@ def overlaps_for(job: BatchJob) -> list[Overlap]:
             job__connection__account_id=job.connection.account_id,
         )
         .exclude(job=job)
-        .values("job_id", "job__user_id")
+        .values("job_id", "job__organization_id")
         .annotate(n=Count("pk"))
         .order_by("job_id")
     )
     rows = list(rows)
-    jobs = BatchJob.objects.in_bulk([r["job_id"] for r in rows if r["job__user_id"] == job.user_id])
+    ours = [r["job_id"] for r in rows if r["job__organization_id"] == job.organization_id]
+    jobs = BatchJob.objects.in_bulk(ours)
     return [Overlap(job=jobs.get(r["job_id"]), count=r["n"]) for r in rows]
 
 

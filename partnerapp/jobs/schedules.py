@@ -19,6 +19,8 @@ from partnerapp.connections.models import Connection
 from partnerapp.jobs import services
 from partnerapp.jobs.models import Schedule, ScheduleRun
 from partnerapp.jobs.operations import JobInputError, operation_for
+from partnerapp.organizations import permissions
+from partnerapp.organizations.permissions import Perm
 from partnerapp.smartbusiness.describe import missing_scope_message
 
 logger = logging.getLogger(__name__)
@@ -101,22 +103,22 @@ def weekly_reminders_create(*, user, connection: Connection) -> tuple[Schedule, 
     """The Monday 07:00 reminder run of `connection`, with the shipped texts and days.
 
     Returns (schedule, True) when it was created, or (the existing one, False) when
-    the user already has a reminder run at that time for that account: a second one
-    would only race the first. The parameters are the operation's defaults, checked by
+    the organization already has a reminder run at that time for that account: a second
+    one would only race the first. The parameters are the operation's defaults, checked by
     its own form; the selection is every invoice the operation takes up (its
-    `default_statuses`, which its own filter applies at each run). JobInputError when
-    the connection is not the user's or lacks the operation's scope.
+    `default_statuses`, which its own filter applies at each run). PermissionDenied
+    when the user may not run jobs there; JobInputError when the connection lacks the
+    operation's scope.
     """
     operation = operation_for(WEEKLY_REMINDERS["action"])
-    if connection.user_id != user.pk:
-        raise JobInputError(_("This connection is not yours."))
+    permissions.require_member(user, connection.organization_id, Perm.OPERATE)
     if operation.required_scope not in connection.scope_list:
         raise JobInputError(missing_scope_message(operation.required_scope))
     parameters = operation.check({})
     with transaction.atomic():
         # two clicks at once: the second waits here and then finds the first's schedule
         Connection.objects.select_for_update().filter(pk=connection.pk).first()
-        existing = Schedule.objects.filter(user=user, connection=connection, **WEEKLY_REMINDERS)
+        existing = Schedule.objects.filter(connection=connection, **WEEKLY_REMINDERS)
         if schedule := existing.order_by("pk").first():
             return schedule, False
         schedule = Schedule.objects.create(

@@ -26,6 +26,8 @@ from partnerapp.jobs import ledger, notifications, selection, states
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.operations import Context, JobInputError, operation_for
 from partnerapp.jobs.operations.email import RECIPIENTS_MAX_CHARS, recipient_addresses
+from partnerapp.organizations import permissions
+from partnerapp.organizations.permissions import Perm
 from partnerapp.smartbusiness.describe import describe, missing_scope_message
 from partnerapp.smartbusiness.errors import (
     MissingScope,
@@ -80,8 +82,8 @@ def job_create(
         operation = operation_for(action)
     except KeyError:
         raise JobInputError(_("Unknown action: %(a)s") % {"a": action}) from None
-    if connection.user_id != user.pk:
-        raise JobInputError(_("This connection is not yours."))
+    if schedule_run is None:  # a schedule's run was allowed when the schedule was made
+        permissions.require_member(user, connection.organization_id, Perm.OPERATE)
     if not connection.is_usable:
         raise JobInputError(_("Reconnect this account before starting a job."))
     if operation.required_scope not in connection.scope_list:
@@ -479,8 +481,8 @@ def job_eta_seconds(job: BatchJob, pending: int) -> float | None:
     return reset_in + windows * settings.SMARTBUSINESS_RATE_LIMIT_PERIOD + pending * per_call
 
 
-def jobs_for(user):
-    return BatchJob.objects.filter(user=user).select_related("connection")
+def jobs_for(organization):
+    return BatchJob.objects.filter(organization=organization).select_related("connection")
 
 
 def jobs_awaiting_preparation(*, older_than: int | None = None) -> list[int]:

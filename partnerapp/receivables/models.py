@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerapp.connections.models import Connection
 from partnerapp.jobs.models import BatchJob
+from partnerapp.organizations.models import Organization
 
 
 class BankTransaction(models.Model):
@@ -78,8 +79,15 @@ class BankUpload(models.Model):
         READY = "ready", _("ready to review")
         FAILED = "failed", _("matching failed")
 
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="bank_uploads"
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bank_uploads"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="bank_uploads",
     )
     connection = models.ForeignKey(
         Connection, on_delete=models.CASCADE, related_name="bank_uploads"
@@ -101,7 +109,12 @@ class BankUpload(models.Model):
 
     class Meta:
         ordering = ["-uploaded_at", "-pk"]
-        indexes = [models.Index(fields=["user", "-uploaded_at"])]
+        indexes = [models.Index(fields=["organization", "-uploaded_at"])]
 
     def __str__(self) -> str:
         return self.filename or f"bank file {self.pk}"
+
+    def save(self, *args, **kwargs):
+        if self.organization_id is None:
+            self.organization_id = self.connection.organization_id
+        super().save(*args, **kwargs)

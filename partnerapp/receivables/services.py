@@ -47,6 +47,8 @@ from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.operations import JobInputError
 from partnerapp.jobs.operations.payments import default_reference
 from partnerapp.jobs.services import job_create
+from partnerapp.organizations import permissions
+from partnerapp.organizations.permissions import Perm
 from partnerapp.receivables.models import BankTransaction, BankUpload
 from partnerapp.smartbusiness.client import MAX_PAGE_SIZE, DocumentKind, Filter
 from partnerapp.smartbusiness.describe import describe, missing_scope_message
@@ -91,8 +93,7 @@ def upload_receive(*, user, connection: Connection, data: bytes, filename: str) 
     Raises JobInputError with a sentence a person can act on when the file is not a
     bank file partnerapp reads, holds no credit, or the connection cannot be used.
     """
-    if connection.user_id != user.pk:
-        raise JobInputError(_("This connection is not yours."))
+    permissions.require_member(user, connection.organization_id, Perm.OPERATE)
     if not connection.is_usable:
         raise JobInputError(_("Reconnect this account before uploading a bank file."))
     if SCOPE not in connection.scope_list:
@@ -400,8 +401,7 @@ def payments_confirm(*, upload: BankUpload, user, picks: dict[int, int]) -> Batc
     here. Transactions someone else confirmed meanwhile are left out. Returns the job,
     or None when nothing was left to record.
     """
-    if upload.user_id != user.pk:
-        raise JobInputError(_("This bank file is not yours."))
+    permissions.require_member(user, upload.organization_id, Perm.OPERATE)
     if upload.state != Upload.READY:
         raise JobInputError(_("The bank file is not matched yet."))
     if not picks:
@@ -489,15 +489,14 @@ def transaction_release(*, upload: BankUpload, user, transaction_id: int) -> boo
     The item moves to `skipped` in the same transaction, conditionally: if someone
     retried it meanwhile, nothing is released, and it can never run again afterwards.
     """
-    if upload.user_id != user.pk:
-        raise JobInputError(_("This bank file is not yours."))
+    permissions.require_member(user, upload.organization_id, Perm.OPERATE)
     with transaction.atomic():
         tx = (
             upload.transactions.select_for_update()
             .filter(pk=transaction_id, state=Tx.SUBMITTED)
             .first()
         )
-        if tx is None or tx.job_id is None or tx.job.user_id != user.pk:
+        if tx is None or tx.job_id is None or tx.job.organization_id != upload.organization_id:
             return False
         items = JobItem.objects.filter(
             job_id=tx.job_id, key=tx.key, state__in=[JobItem.State.FAILED, JobItem.State.SKIPPED]
@@ -530,5 +529,5 @@ def transaction_release(*, upload: BankUpload, user, transaction_id: int) -> boo
 # -- reading ----------------------------------------------------------------------------------
 
 
-def uploads_for(user):
-    return BankUpload.objects.filter(user=user).select_related("connection")
+def uploads_for(organization):
+    return BankUpload.objects.filter(organization=organization).select_related("connection")

@@ -74,12 +74,15 @@ def seed_account(email: str, *, connections: int, jobs: int, big_items: int, sma
 
     from partnerapp.connections.models import Connection, RateWindow
     from partnerapp.jobs.models import BatchJob
+    from partnerapp.organizations.current import personal_organization
 
     user = get_user_model().objects.create_user(email=email, username=email, password="x")
+    organization = personal_organization(user)
     now = timezone.now()
     rng = random.Random(email)
     conns = Connection.objects.bulk_create(
         Connection(
+            organization=organization,
             user=user,
             base_url="http://127.0.0.1:9/sandbox/v2",
             account_id=str(n),
@@ -101,6 +104,7 @@ def seed_account(email: str, *, connections: int, jobs: int, big_items: int, sma
     statuses = ["done"] * 6 + ["running", "paused", "cancelled", "failed"]
     all_jobs = BatchJob.objects.bulk_create(
         BatchJob(
+            organization=organization,
             user=user,
             connection=conns[n % len(conns)],
             action="invoice.send_by_email",

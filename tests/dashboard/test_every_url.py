@@ -24,7 +24,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from partnerapp.connections.models import Connection, RequestLogEntry
 from partnerapp.jobs.models import BatchJob, Schedule
+from partnerapp.organizations.current import personal_organization
+from partnerapp.organizations.models import Invitation, Membership, Organization
+from partnerapp.organizations.services import invitation_create
 from partnerapp.receivables.models import BankTransaction, BankUpload
+from tests.factories import UserFactory
 from tests.jobs.factories import ConnectionFactory, JobFactory, JobItemFactory
 
 # Whole URL trees left out, and why.
@@ -38,7 +42,10 @@ SKIPPED_PREFIXES = {
     "favicon.ico": "a redirect to the static favicon: public, no objects (test_formats.py)",
 }
 # Pages an anonymous visitor may see (everything else redirects to the login page).
-PUBLIC = {"dashboard:overview"}  # the landing page for visitors
+PUBLIC = {
+    "dashboard:overview",  # the landing page for visitors
+    "organizations:invitation",  # what the invitation offers; accepting needs an account
+}
 
 # How to fill a URL argument. First by the argument's name …
 KWARG_VALUES = {
@@ -52,6 +59,7 @@ KWARG_VALUES = {
     "transaction_pk": lambda objects: objects.transaction.pk,
     # A provider's id: the connection (first argument) is what must be the partner's.
     "invoice_id": lambda objects: 1,
+    "token": lambda objects: objects.invitation_token,
 }
 # … then a `pk` / `id` by the literal path segment in front of it ("jobs/<int:pk>/").
 SEGMENT_OBJECTS = {
@@ -62,6 +70,8 @@ SEGMENT_OBJECTS = {
     "requests": lambda objects: objects.entry.pk,
     "runs": lambda objects: objects.run.pk,
     "bank-files": lambda objects: objects.upload.pk,
+    "members": lambda objects: objects.member.pk,
+    "invitations": lambda objects: objects.invitation.pk,
 }
 MISSING_ID = 987_654_321  # an id no object has
 
@@ -119,11 +129,19 @@ class Objects:
     run: object
     upload: BankUpload
     transaction: BankTransaction
+    member: Membership  # a colleague of the user's in the organization
+    invitation: Invitation
+    invitation_token: str
 
 
-def objects_of(user, marker: str) -> Objects:
-    """One object of each kind for `user`; every text field carries `marker`."""
-    connection = ConnectionFactory(user=user, owner_name=f"{marker} Treuhand AG")
+def objects_of(user, marker: str, organization: Organization | None = None) -> Objects:
+    """One object of each kind in `organization` (default: the user's personal one), the
+    user its owner; every text field carries `marker`."""
+    organization = organization or personal_organization(user)
+    owner = Membership.objects.get(organization=organization, user=user)
+    connection = ConnectionFactory(
+        user=user, organization=organization, owner_name=f"{marker} Treuhand AG"
+    )
     job = JobFactory(
         connection=connection,
         parameters={"subject": f"{marker} subject {{INVOICENO}}", "body": f"{marker} body"},
@@ -177,7 +195,14 @@ def objects_of(user, marker: str) -> Objects:
         amount_to_record="100.00",
     )
     upload.transactions.add(transaction)
-    return Objects(connection, job, item, schedule, entry, run, upload, transaction)
+    colleague = UserFactory(email=f"{marker.lower()}-colleague@example.com")
+    member = Membership.objects.create(organization=organization, user=colleague, role="viewer")
+    invitation, token = invitation_create(
+        actor=owner, email=f"{marker.lower()}-invited@example.com", role="operator"
+    )
+    return Objects(
+        connection, job, item, schedule, entry, run, upload, transaction, member, invitation, token
+    )
 
 
 PARTNER_MARKER, OUTSIDER_MARKER = "Zephyrine", "Outlander"
@@ -229,7 +254,13 @@ def test_a_new_url_with_an_argument_nobody_fills_fails_loudly():
         fill(job_part, None)
 
 
-@pytest.mark.parametrize("route", [r for r in ROUTES if r.kwargs], ids=str)
+# Pages opened by a secret in the URL, not by membership: whoever holds the link sees it.
+TOKEN_PAGES = {"organizations:invitation"}
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ROUTES if r.kwargs and r.name not in TOKEN_PAGES], ids=str
+)
 def test_an_outsider_gets_404_for_the_partners_objects(route, objects, partner, outsider):
     url, missing_url = fill(route, objects), fill(route, None)
     as_outsider = Client()
@@ -312,6 +343,8 @@ def _traces(marker: str) -> list[str]:
         f"{marker} outcome",
         f"{marker} reminders",
         f"{marker.lower()}-log-request-id",
+        f"{marker.lower()}-colleague@example.com",
+        f"{marker.lower()}-invited@example.com",
     ]
 
 
@@ -326,4 +359,9 @@ def _snapshot(objects: Objects) -> dict:
         "schedule": Schedule.objects.filter(pk=objects.schedule.pk).values().first(),
         "runs": list(objects.schedule.runs.values()),
         "entries": list(RequestLogEntry.objects.values()),
+        "members": list(
+            Membership.objects.filter(organization=objects.connection.organization).values()
+        ),
+        "invitations": list(Invitation.objects.values()),
+        "organizations": list(Organization.objects.values()),
     }

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from partnerapp.connections.models import Connection, RateWindow, RequestLogEntry
 from partnerapp.jobs.models import BatchJob, JobItem
+from partnerapp.organizations.current import personal_organization
 from tests.jobs.factories import ConnectionFactory, JobFactory, JobItemFactory
 
 
@@ -247,8 +248,10 @@ def test_the_overview_stays_fast_with_50_accounts_and_1000_jobs(
     client, partner, django_assert_max_num_queries
 ):
     now = timezone.now()
+    organization = personal_organization(partner)
     connections = Connection.objects.bulk_create(
         Connection(
+            organization=organization,
             user=partner,
             base_url="http://127.0.0.1:9/sandbox/v2",
             account_id=str(n),
@@ -265,6 +268,7 @@ def test_the_overview_stays_fast_with_50_accounts_and_1000_jobs(
     statuses = ["done", "done", "done", "running", "paused", "failed", "cancelled"]
     jobs = BatchJob.objects.bulk_create(
         BatchJob(
+            organization=organization,
             user=partner,
             connection=connections[n % 50],
             action="invoice.send_by_email",

@@ -24,7 +24,7 @@ def item_reminders(item: JobItem, job: BatchJob) -> list[Reminder]:
     item page asks here rather than in its view, which another part of the app owns."""
     if job.operation.document != "invoice":
         return []
-    history = reminder_history(job.connection, [item.document_id], user=job.user_id)
+    history = reminder_history(job.connection, [item.document_id], organization=job.organization_id)
     return history.get(item.document_id, [])
 
 

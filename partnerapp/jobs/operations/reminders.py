@@ -108,10 +108,10 @@ class RemindersForm(EmailTextsMixin, ParametersForm):
                 self.initial[f"{level}_body_{code}"] = text["body"]
 
 
-def reminder_items(connection, document_ids, *, user=None, unsettled=False):
+def reminder_items(connection, document_ids, *, organization=None, unsettled=False):
     """The reminder items of `document_ids` on the connection's provider account that
-    raised the invoice's level (got past step 1) — of every partnerapp user, or only of
-    `user`'s jobs when given. The one lookup of partnerapp's reminder history.
+    raised the invoice's level (got past step 1) — of every partnerapp organization, or
+    only of `organization`'s jobs when given. The one lookup of partnerapp's reminder history.
 
     `unsettled` adds the items whose status change may have happened without being
     recorded yet (in flight, or unclear): the provider may already show their level."""
@@ -127,7 +127,7 @@ def reminder_items(connection, document_ids, *, user=None, unsettled=False):
         job__action__endswith=f".{PaymentReminders.name}",
         document_id__in=list(document_ids),
     )
-    return items if user is None else items.filter(job__user=user)
+    return items if organization is None else items.filter(job__organization=organization)
 
 
 def last_reminded(connection, document_ids) -> dict[int, date]:
@@ -158,14 +158,15 @@ class Reminder:
     state_label: str
 
 
-def reminder_history(connection, document_ids, *, user) -> dict[int, list[Reminder]]:
-    """Per invoice, the reminders `user`'s (a user or its id) jobs sent on the
+def reminder_history(connection, document_ids, *, organization) -> dict[int, list[Reminder]]:
+    """Per invoice, the reminders `organization`'s (or its id) jobs sent on the
     connection's provider account, oldest first — one query for any number of invoices."""
     from partnerapp.jobs.models import JobItem
 
     labels = dict(JobItem.State.choices)
     fields = ("document_id", "document_status", "claimed_at", "job_id", "pk", "state", "step_log")
-    rows = reminder_items(connection, document_ids, user=user).order_by("claimed_at", "pk")
+    rows = reminder_items(connection, document_ids, organization=organization)
+    rows = rows.order_by("claimed_at", "pk")
     history: dict[int, list[Reminder]] = {}
     for document_id, status, claimed_at, job_id, pk, state, step_log in rows.values_list(*fields):
         reminder = Reminder(
