@@ -29,7 +29,11 @@ from partnerapp.organizations.services import OrganizationError
 @login_required
 @require_POST
 def switch(request: HttpRequest) -> HttpResponse:
-    membership = current.switch(request, _int(request.POST.get("organization")))
+    wanted = _int(request.POST.get("organization"))
+    if not wanted:
+        messages.error(request, _("Choose an organization."))
+        return redirect("dashboard:overview")
+    membership = current.switch(request, wanted)
     messages.info(
         request, _("You are now working in %(name)s.") % {"name": membership.organization}
     )
@@ -249,4 +253,4 @@ def delete(request: HttpRequest) -> HttpResponse:
 def mfa_required(request: HttpRequest) -> HttpResponse:
     """Where `member_required` sends members of an organization that asks for two-factor
     sign-in while they have none."""
-    return render(request, "organizations/mfa_required.html", status=403)
+    return render(request, "organizations/mfa_required.html")
