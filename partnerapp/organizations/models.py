@@ -119,3 +119,72 @@ class Invitation(models.Model):
 
     def get_state_display(self) -> str:
         return self.State(self.state).label
+
+
+class AppendOnlyError(Exception):
+    """An audit event was to be changed or removed: the log only grows."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """Refuses the bulk paths that would rewrite history.
+
+    Only the retention purge (`audit.audit_purge`) removes rows, with `_raw_delete`.
+    Django's own deletion collector uses the plain base manager, so deleting a user
+    still sets `actor` to NULL and deleting an organization still takes its log along.
+    """
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("audit events are never updated")
+
+    def delete(self):
+        raise AppendOnlyError("audit events are never deleted (retention purges them)")
+
+
+class AuditEvent(models.Model):
+    """One state-changing action: who, when, from where, on what, and what changed.
+
+    Written only through `partnerapp.organizations.audit.record`, which redacts
+    secrets before anything reaches this table.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The actor's e-mail at the time ("partnerapp" for the system): survives the user.
+    actor_label = models.CharField(max_length=254)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    action = models.CharField(max_length=50)  # e.g. "job.create", "member.role_change"
+    object_type = models.CharField(max_length=100, blank=True)  # e.g. "jobs.batchjob"
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="audit_org_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("audit events are never updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("audit events are never deleted (retention purges them)")
