@@ -182,6 +182,15 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 ACCOUNT_LOGOUT_REDIRECT_URL = "dashboard:overview"
 
+# Two-factor sign-in (allauth.mfa): an authenticator app, security keys (WebAuthn) and
+# recovery codes. WebAuthn insists on https; only development (DEBUG) and the tests
+# (tests/settings.py), served over http://localhost, may skip that origin check.
+# The pages need no inline script: allauth loads its JS from static files and passes
+# data in <script type="application/json">, which the CSP does not execute.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = "partnerapp"
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "partnerapp <noreply@localhost>")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")

@@ -25,3 +25,5 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_RATE_LIMITS = False
+# The browser tests register security keys on http://localhost (live_server).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True

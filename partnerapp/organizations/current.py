@@ -96,6 +96,8 @@ def get_or_404(request, queryset, **lookup):
     from partnerapp.organizations.permissions import Perm, require
 
     if mfa.blocks(request, switched):
-        raise Http404
+        # The user is a member, so the object exists for them: rather than a 404, the
+        # page (of the organization now current) that says how to get in.
+        raise mfa.SetupRequired
     require(switched, getattr(request, "_member_perm", Perm.VIEW))
     return other

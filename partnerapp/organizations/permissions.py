@@ -95,10 +95,11 @@ def roles_assignable(actor: Membership) -> list[tuple[str, str]]:
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def member_required(perm: Perm = Perm.VIEW, *, post: Perm | None = None):
+def member_required(perm: Perm = Perm.VIEW, *, post: Perm | None = None, mfa_exempt=False):
     """A view for members of the current organization holding `perm`; unsafe methods
     need `post` (default: `perm`). Sets `request.membership` and `request.organization`.
-    Members of an organization that asks for two-factor sign-in go to set it up first."""
+    Members of an organization that asks for two-factor sign-in go to set it up first,
+    unless the view is `mfa_exempt` (leaving: nobody is held in an organization)."""
 
     def decorate(view):
         @wraps(view)
@@ -108,12 +109,16 @@ def member_required(perm: Perm = Perm.VIEW, *, post: Perm | None = None):
             from partnerapp.organizations import current, mfa
 
             membership = current.membership(request)
-            if mfa.blocks(request, membership):
+            if not mfa_exempt and mfa.blocks(request, membership):
                 return mfa.setup_redirect(request)
             needed = perm if request.method in SAFE_METHODS else (post or perm)
             require(membership, needed)
             request._member_perm = needed
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except mfa.SetupRequired:
+                # an object of another organization that asks for two-factor sign-in
+                return mfa.setup_redirect(request)
 
         wrapper.member_perm = perm  # read by the every-URL test
         wrapper.member_post_perm = post or perm

@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from partnerapp.organizations import current, permissions, services
+from partnerapp.organizations import current, mfa, permissions, services
 from partnerapp.organizations.forms import (
     DeleteForm,
     InviteForm,
@@ -172,7 +172,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("organizations:members")
 
 
-@member_required(Perm.VIEW)
+@member_required(Perm.VIEW, mfa_exempt=True)  # offered on the two-factor page too
 @require_POST
 def leave(request: HttpRequest) -> HttpResponse:
     actor = request.membership
@@ -252,5 +252,8 @@ def delete(request: HttpRequest) -> HttpResponse:
 @login_required
 def mfa_required(request: HttpRequest) -> HttpResponse:
     """Where `member_required` sends members of an organization that asks for two-factor
-    sign-in while they have none."""
+    sign-in while they have none. Once they have one (or switched away), nothing is in
+    the way: on to the overview."""
+    if not mfa.blocks(request, current.membership(request)):
+        return redirect("dashboard:overview")
     return render(request, "organizations/mfa_required.html")
