@@ -326,6 +326,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "partnerapp.connections.tasks.purge_request_log",
         "schedule": 6 * 3600.0,
     },
+    "organizations-audit-purge": {
+        "task": "partnerapp.organizations.tasks.audit_purge",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 # -- Production readiness (issue 7): hardening, limits, logs, health -----------------------

@@ -27,6 +27,7 @@ from partnerapp.connections import crypto, notifications, pacing, requestlog, st
 from partnerapp.connections.locks import connection_lock
 from partnerapp.connections.models import ClientRefusal, Connection
 from partnerapp.connections.signals import connection_needs_reauth, connection_reauthorized
+from partnerapp.organizations import audit
 from partnerapp.smartbusiness import oauth
 from partnerapp.smartbusiness.client import ApiCall, SmartBusinessClient
 from partnerapp.smartbusiness.errors import (
@@ -244,13 +245,22 @@ def _mark_needs_reauth(connection: Connection, exc: SmartBusinessError) -> None:
         hint or "-",
         exc.request_id,
     )
-    states.connection_move(
+    moved = states.connection_move(
         connection,
         target=Connection.Status.NEEDS_REAUTH,
         sources={Connection.Status.ACTIVE},
         last_error=refusal_sentence(connection, exc),
         health_checked_at=timezone.now(),
     )
+    if moved:
+        with audit.by_system():
+            audit.record(
+                "connection.needs_reauth",
+                organization=connection.organization_id,
+                obj=connection,
+                before={"status": Connection.Status.ACTIVE},
+                after={"status": Connection.Status.NEEDS_REAUTH, "error": error_type},
+            )
 
 
 def refusal_sentence(connection: Connection, exc: SmartBusinessError) -> str:
@@ -407,6 +417,7 @@ def connection_disconnect(connection: Connection) -> None:
     Its unfinished jobs pause now, as for a lost grant, rather than at their next call;
     connecting the account again resumes them."""
     with connection_lock(connection.pk):  # a refresh in flight cannot write tokens back
+        previous = connection.status
         moved = states.connection_move(
             connection,
             target=Connection.Status.DISCONNECTED,
@@ -418,6 +429,13 @@ def connection_disconnect(connection: Connection) -> None:
             access_token_lifetime=None,
         )
     if moved:
+        audit.record(
+            "connection.disconnect",
+            organization=connection.organization_id,
+            obj=connection,
+            before={"status": previous},
+            after={"status": Connection.Status.DISCONNECTED},
+        )
         connection_needs_reauth.send(sender=Connection, connection=connection)
 
 
@@ -492,11 +510,29 @@ def connection_activate(
             last_error="",
             last_refreshed_at=timezone.now(),
         )
+    _record_activation(connection, user=user, created=created, previous=previous, own=own_client)
     if own_client is None:
         client_refusal_clear(base_url)
     if previous != Connection.Status.ACTIVE or reconnect_id:
         connection_reauthorized.send(sender=Connection, connection=connection)
     return connection, created
+
+
+def _record_activation(
+    connection: Connection, *, user, created: bool, previous: str, own: OwnClient | None
+) -> None:
+    """connect (a new account), reconnect (an existing one) or own_account_add."""
+    action = "connection.reconnect"
+    if created:
+        action = "connection.own_account_add" if own is not None else "connection.connect"
+    audit.record(
+        action,
+        organization=connection.organization_id,
+        obj=connection,
+        before={} if created else {"status": previous},
+        after={"status": connection.status, "grant": connection.grant, "scopes": connection.scopes},
+        actor=user,
+    )
 
 
 def _connection_for(

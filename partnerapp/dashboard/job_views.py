@@ -25,7 +25,7 @@ from partnerapp.jobs import archives, export
 from partnerapp.jobs import services as jobs
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.preview import email_rendered, job_preview
-from partnerapp.organizations import current
+from partnerapp.organizations import audit, current
 from partnerapp.organizations.permissions import Perm, member_required
 
 ITEMS_PER_PAGE = 50
@@ -175,6 +175,7 @@ def job_archive(request: HttpRequest, pk: int) -> HttpResponse:
     except FileNotFoundError:  # none yet, or expired (perhaps just now)
         messages.warning(request, _("This job has no ZIP to download (any more)."))
         return redirect("dashboard:job", pk=job.pk)
+    _record_export(job, "zip")
     return FileResponse(
         file, as_attachment=True, filename=archive.file_name, content_type="application/zip"
     )
@@ -305,6 +306,14 @@ def job_control(request: HttpRequest, pk: int, command: str) -> HttpResponse:
 @member_required(Perm.VIEW)
 def job_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     job = _job(request, pk)
+    _record_export(job, "csv")
     response = StreamingHttpResponse(export.csv_lines(job), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="partnerapp-job-{job.pk}.csv"'
     return response
+
+
+def _record_export(job: BatchJob, file_format: str) -> None:
+    # A read, but customer data leaves partnerapp: the audit log names who took it.
+    audit.record(
+        "job.export", organization=job.organization_id, obj=job, after={"format": file_format}
+    )

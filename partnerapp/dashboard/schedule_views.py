@@ -28,6 +28,7 @@ from partnerapp.dashboard.forms import (
     OperationFieldsMixin,
 )
 from partnerapp.dashboard.wizard_views import reminder_texts
+from partnerapp.jobs import schedules as schedule_services
 from partnerapp.jobs.models import Schedule
 from partnerapp.jobs.operations import OPERATIONS, JobInputError, operation_choices
 from partnerapp.jobs.operations.texts import LANGUAGE_NAMES
@@ -243,23 +244,13 @@ def _posted_pk(value: str | None) -> int:
     return int(value) if value and value.isdigit() and len(value) < 19 else 0
 
 
-def _save(schedule: Schedule, fields: dict, *, was: dict | None) -> None:
-    for name, value in fields.items():
-        setattr(schedule, name, value)
-    timing = (schedule.cron, schedule.time_zone, schedule.enabled)
-    if was is not None and timing != was["timing"] and schedule.enabled:
-        # a changed or re-enabled schedule starts from now: no catch-up run of a slot
-        # that passed under the old timing or while it was off
-        schedule.last_slot_at = timezone.now()
-    schedule.save()
-
-
 @member_required(Perm.OPERATE)
 def schedule_create(request: HttpRequest) -> HttpResponse:
     form = ScheduleForm(request.POST or None, organization=request.organization)
     if request.method == "POST" and form.is_valid():
-        schedule = Schedule(user=request.user)
-        _save(schedule, form.schedule_fields(), was=None)
+        schedule = schedule_services.schedule_save(
+            schedule=Schedule(user=request.user), fields=form.schedule_fields()
+        )
         messages.success(request, _("The schedule is saved."))
         return redirect("dashboard:schedule", pk=schedule.pk)
     status = 400 if request.method == "POST" else 200
@@ -270,12 +261,11 @@ def schedule_create(request: HttpRequest) -> HttpResponse:
 def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The schedule's form (edit), its next run times and its recent runs with their jobs."""
     schedule = _schedule(request, pk)
-    was = {"timing": (schedule.cron, schedule.time_zone, schedule.enabled)}
     form = ScheduleForm(
         request.POST or None, organization=request.organization, initial=_initial(schedule)
     )
     if request.method == "POST" and form.is_valid():
-        _save(schedule, form.schedule_fields(), was=was)
+        schedule_services.schedule_save(schedule=schedule, fields=form.schedule_fields())
         messages.success(request, _("The schedule is saved."))
         return redirect("dashboard:schedule", pk=schedule.pk)
     context = {
@@ -292,9 +282,7 @@ def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required(Perm.OPERATE)
 @require_POST
 def schedule_toggle(request: HttpRequest, pk: int) -> HttpResponse:
-    schedule = _schedule(request, pk)
-    was = {"timing": (schedule.cron, schedule.time_zone, schedule.enabled)}
-    _save(schedule, {"enabled": not schedule.enabled}, was=was)
+    schedule = schedule_services.schedule_toggle(schedule=_schedule(request, pk))
     if schedule.enabled:
         messages.success(request, _("“%(n)s” is enabled.") % {"n": schedule.name})
     else:
@@ -310,7 +298,7 @@ def schedule_delete(request: HttpRequest, pk: int) -> HttpResponse:
     schedule = _schedule(request, pk)
     if request.method == "POST":
         name = schedule.name
-        schedule.delete()
+        schedule_services.schedule_delete(schedule=schedule)
         messages.success(request, _("“%(n)s” is deleted.") % {"n": name})
         return redirect("dashboard:schedules")
     return render(request, "dashboard/schedule_delete.html", {"schedule": schedule})

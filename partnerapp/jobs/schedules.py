@@ -19,7 +19,7 @@ from partnerapp.connections.models import Connection
 from partnerapp.jobs import services
 from partnerapp.jobs.models import Schedule, ScheduleRun
 from partnerapp.jobs.operations import JobInputError, operation_for
-from partnerapp.organizations import permissions
+from partnerapp.organizations import audit, permissions
 from partnerapp.organizations.permissions import Perm
 from partnerapp.smartbusiness.describe import missing_scope_message
 
@@ -129,4 +129,58 @@ def weekly_reminders_create(*, user, connection: Connection) -> tuple[Schedule, 
             parameters=parameters,
             **WEEKLY_REMINDERS,
         )
+        audit.record(
+            "schedule.create",
+            organization=schedule.organization_id,
+            obj=schedule,
+            after=audit.snapshot(schedule, ["action", "cron", "time_zone", "enabled"]),
+            actor=user,
+        )
     return schedule, True
+
+
+# -- a person's changes ------------------------------------------------------------------------
+
+AUDITED_FIELDS = ["name", "connection", "action", "cron", "time_zone", "selection", "parameters"]
+
+
+def schedule_save(*, schedule: Schedule, fields: dict, action: str = "") -> Schedule:
+    """Create (an unsaved `schedule`) or change a schedule and record what changed.
+
+    A changed or re-enabled timing starts from now: no catch-up run of a slot that
+    passed under the old timing or while the schedule was off. `action` names the
+    audit event ("schedule.toggle"); by default create or update.
+    """
+    adding = schedule._state.adding
+    audited = [*AUDITED_FIELDS, "enabled"]
+    before = {} if adding else audit.snapshot(schedule, audited)
+    timing = (schedule.cron, schedule.time_zone, schedule.enabled)
+    for name, value in fields.items():
+        setattr(schedule, name, value)
+    retimed = (schedule.cron, schedule.time_zone, schedule.enabled) != timing
+    if not adding and retimed and schedule.enabled:
+        schedule.last_slot_at = timezone.now()
+    schedule.save()
+    before, after = audit.changes(before, audit.snapshot(schedule, audited))
+    action = action or ("schedule.create" if adding else "schedule.update")
+    audit.record(
+        action, organization=schedule.organization_id, obj=schedule, before=before, after=after
+    )
+    return schedule
+
+
+def schedule_toggle(*, schedule: Schedule) -> Schedule:
+    """Enable a disabled schedule or disable an enabled one."""
+    return schedule_save(
+        schedule=schedule, fields={"enabled": not schedule.enabled}, action="schedule.toggle"
+    )
+
+
+def schedule_delete(*, schedule: Schedule) -> None:
+    """Delete the schedule; the jobs it made stay."""
+    before = audit.snapshot(schedule, ["action", "cron", "time_zone", "enabled"])
+    with transaction.atomic():
+        audit.record(
+            "schedule.delete", organization=schedule.organization_id, obj=schedule, before=before
+        )
+        schedule.delete()

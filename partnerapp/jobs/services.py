@@ -26,7 +26,7 @@ from partnerapp.jobs import ledger, notifications, selection, states
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.operations import Context, JobInputError, operation_for
 from partnerapp.jobs.operations.email import RECIPIENTS_MAX_CHARS, recipient_addresses
-from partnerapp.organizations import permissions
+from partnerapp.organizations import audit, permissions
 from partnerapp.organizations.permissions import Perm
 from partnerapp.smartbusiness.describe import describe, missing_scope_message
 from partnerapp.smartbusiness.errors import (
@@ -102,7 +102,25 @@ def job_create(
             schedule_run=schedule_run,
         )
         transaction.on_commit(lambda: _tasks().job_prepare.delay(job.pk))
+        audit.record(
+            "job.create",
+            organization=job.organization_id,
+            obj=job,
+            after={"status": job.status, "action": action, "connection": str(connection)},
+            actor=user if schedule_run is None else None,  # a schedule's run: the system
+        )
     return job
+
+
+def _audit(action: str, job: BatchJob, *, before: str, **after) -> None:
+    """Record a control action on `job`: its status move and what else it touched."""
+    audit.record(
+        f"job.{action}",
+        organization=job.organization_id,
+        obj=job,
+        before={"status": before},
+        after={"status": job.status, **after},
+    )
 
 
 def _check_selection(spec: dict) -> None:
@@ -257,6 +275,14 @@ def _snapshot(document: dict) -> dict:
 
 def job_start(*, job: BatchJob) -> bool:
     """Queue a prepared job (the preview's confirm) and start its work chains."""
+    before = job.status
+    started = _queue(job)
+    if started:
+        _audit("confirm", job, before=before)
+    return started
+
+
+def _queue(job: BatchJob) -> bool:
     sources = {Job.DRAFT, Job.PAUSED, Job.DONE}
     if job.status == Job.DRAFT and not job.prepared_at:
         raise JobInputError(_("The job is still reading the selected documents."))
@@ -278,15 +304,26 @@ def job_kick(*, job: BatchJob) -> None:
 
 def job_pause(*, job: BatchJob) -> bool:
     """Stop taking new items; a call in flight finishes and is recorded."""
-    return states.job_move(
+    before = job.status
+    paused = states.job_move(
         job,
         target=Job.PAUSED,
         sources={Job.QUEUED, Job.RUNNING},
         pause_reason=BatchJob.PauseReason.USER,
     )
+    if paused:
+        _audit("pause", job, before=before)
+    return paused
 
 
 def job_resume(*, job: BatchJob) -> bool:
+    resumed = _resume(job)
+    if resumed:
+        _audit("resume", job, before=Job.PAUSED)
+    return resumed
+
+
+def _resume(job: BatchJob) -> bool:
     if job.status != Job.PAUSED:
         return False
     if not job.connection.is_usable:
@@ -296,13 +333,14 @@ def job_resume(*, job: BatchJob) -> bool:
         if moved:
             transaction.on_commit(lambda: _tasks().job_prepare.delay(job.pk))
         return moved
-    return job_start(job=job)
+    return _queue(job)
 
 
 @transaction.atomic
 def job_cancel(*, job: BatchJob) -> bool:
     """Cancel: nothing more is sent; items not yet sent are marked skipped."""
     sources = {Job.DRAFT, Job.QUEUED, Job.RUNNING, Job.PAUSED}
+    before = job.status
     if job.status not in sources or not states.job_move(
         job, target=Job.CANCELLED, sources=sources, finished_at=timezone.now()
     ):
@@ -314,19 +352,20 @@ def job_cancel(*, job: BatchJob) -> bool:
         outcome=_("Not sent: the job was cancelled."),
     )
     ledger.claims_release_skipped(job)  # a reopened uncertain item held its document
+    _audit("cancel", job, before=before)
     return True
 
 
 def job_retry_failed(*, job: BatchJob) -> int:
     """Failed items (the provider refused them) go back to pending; the job runs again."""
-    return _reopen(job, source=Item.FAILED)
+    return _reopen(job, source=Item.FAILED, action="retry")
 
 
 def job_resend_uncertain(*, job: BatchJob, confirmed: bool) -> int:
     """Send uncertain items again — only after a person confirmed they were not sent."""
     if not confirmed:
         raise JobInputError(_("Confirm that you checked these documents were not sent."))
-    return _reopen(job, source=Item.UNCERTAIN)
+    return _reopen(job, source=Item.UNCERTAIN, action="resend")
 
 
 def item_resend(*, job: BatchJob, item_pk: int, confirmed: bool) -> bool:
@@ -341,6 +380,7 @@ def item_resend(*, job: BatchJob, item_pk: int, confirmed: bool) -> bool:
         raise JobInputError(_("This is done once for good; it cannot be done again."))
     if job.status in {Job.CANCELLED, Job.FAILED}:
         raise JobInputError(_("This job cannot run again."))
+    before = job.status
     with transaction.atomic():
         items = job.items.filter(pk=item_pk, conflict_item__isnull=False)
         moved = states.item_move(
@@ -356,12 +396,15 @@ def item_resend(*, job: BatchJob, item_pk: int, confirmed: bool) -> bool:
             states.job_move(job, target=Job.QUEUED, finished_at=None)
         if moved and job.status in {Job.QUEUED, Job.RUNNING}:
             job_kick(job=job)
+        if moved:
+            _audit("resend", job, before=before, item=item_pk)
     return bool(moved)
 
 
-def _reopen(job: BatchJob, *, source: str) -> int:
+def _reopen(job: BatchJob, *, source: str, action: str) -> int:
     if job.status in {Job.CANCELLED, Job.FAILED, Job.DRAFT}:
         raise JobInputError(_("This job cannot run again."))
+    before = job.status
     with transaction.atomic():
         moved = states.item_move(
             job.items.all(), source=source, target=Item.PENDING, not_before=None, finished_at=None
@@ -370,6 +413,8 @@ def _reopen(job: BatchJob, *, source: str) -> int:
             states.job_move(job, target=Job.QUEUED, finished_at=None)
         if moved and job.status in {Job.QUEUED, Job.RUNNING}:
             job_kick(job=job)
+        if moved:
+            _audit(action, job, before=before, items=moved, source=source)
     return moved
 
 

@@ -14,6 +14,7 @@ secret, password, ciphertext or PKCE verifier reaches the table, at any depth.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import uuid
@@ -23,7 +24,9 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from partnerapp.organizations.models import AuditEvent, Organization
 
@@ -32,6 +35,46 @@ ANONYMOUS = "anonymous"  # a visitor without an account (e.g. a client opening a
 SECRET_WORDS = ("token", "secret", "password", "ciphertext", "code_verifier")
 MAX_TEXT = 200  # longer strings (an e-mail body) are cut: the log is a summary
 MAX_USER_AGENT = 300
+
+# Every action code with what the log page calls it. A code missing here still records
+# and shows as the code itself; add it here to give it a name and a place in the filter.
+ACTIONS = {
+    "auth.login": _("Signed in"),
+    "auth.login_failed": _("Sign-in failed"),
+    "auth.logout": _("Signed out"),
+    "organization.create": _("Organization created"),
+    "organization.settings": _("Settings changed"),
+    "organization.delete": _("Organization deleted"),
+    "invitation.create": _("Invitation sent"),
+    "invitation.revoke": _("Invitation withdrawn"),
+    "invitation.accept": _("Invitation accepted"),
+    "member.role_change": _("Role changed"),
+    "member.remove": _("Member removed"),
+    "member.leave": _("Member left"),
+    "member.notify": _("E-mail choices changed"),
+    "connection.connect": _("Account connected"),
+    "connection.reconnect": _("Account reconnected"),
+    "connection.own_account_add": _("Own account added"),
+    "connection.disconnect": _("Account disconnected"),
+    "connection.needs_reauth": _("Account needs re-authorization"),
+    "connection.key_rotation": _("Token encryption key rotated"),
+    "job.create": _("Job created"),
+    "job.confirm": _("Job confirmed"),
+    "job.pause": _("Job paused"),
+    "job.resume": _("Job resumed"),
+    "job.cancel": _("Job cancelled"),
+    "job.retry": _("Failed items retried"),
+    "job.resend": _("Items sent again"),
+    "job.export": _("Job results downloaded"),
+    "schedule.create": _("Schedule created"),
+    "schedule.update": _("Schedule changed"),
+    "schedule.toggle": _("Schedule switched on or off"),
+    "schedule.delete": _("Schedule deleted"),
+    "import.upload": _("Bank file uploaded"),
+    "import.confirm": _("Payments confirmed"),
+    "import.release": _("Bank entry handed back"),
+    "import.rematch": _("Bank file matched again"),
+}
 
 _request: ContextVar[Any] = ContextVar("partnerapp_audit_request", default=None)
 
@@ -61,6 +104,12 @@ def acting_in(request) -> Iterator[None]:
         _request.reset(token)
 
 
+def by_system() -> contextlib.AbstractContextManager[None]:
+    """Record the block as done by partnerapp itself, even inside a person's request
+    (a refused refresh found while someone browses is not that person's doing)."""
+    return acting_in(None)
+
+
 def record(
     action: str,
     *,
@@ -82,7 +131,8 @@ def record(
     if before and before == after:
         return None
     request = _request.get()
-    actor = actor or _request_user(request)
+    if actor is None or not actor.is_authenticated:  # an AnonymousUser is nobody
+        actor = _request_user(request)
     return AuditEvent.objects.create(
         organization_id=getattr(organization, "pk", organization),
         actor=actor,
@@ -136,6 +186,57 @@ def audit_purge(*, now: datetime.datetime | None = None) -> int:
         )
         removed += old._raw_delete(old.db)
     return removed
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def action_label(code: str) -> str:
+    return str(ACTIONS.get(code, code))
+
+
+def events_for(
+    organization: Organization | int,
+    *,
+    action: str = "",
+    actor: str = "",
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+    search: str = "",
+) -> QuerySet[AuditEvent]:
+    """The organization's events, newest first, filtered. `actor` is a user id or SYSTEM;
+    `search` finds the text in the object, the actor or the action (its code or name)."""
+    events = AuditEvent.objects.filter(organization_id=getattr(organization, "pk", organization))
+    if action:
+        events = events.filter(action=action)
+    if actor == SYSTEM:
+        events = events.filter(actor=None, actor_label=SYSTEM)
+    elif actor:
+        events = events.filter(actor_id=actor)
+    if since:
+        events = events.filter(created_at__gte=since)
+    if until:
+        events = events.filter(created_at__lt=until)
+    if search:
+        events = events.filter(_matching(search))
+    return events.order_by("-created_at", "-pk")
+
+
+def _matching(search: str) -> Q:
+    named = [code for code, label in ACTIONS.items() if search.lower() in str(label).lower()]
+    return (
+        Q(object_label__icontains=search)
+        | Q(actor_label__icontains=search)
+        | Q(action__icontains=search)
+        | Q(action__in=named)
+    )
+
+
+def change_rows(event: AuditEvent) -> list[tuple[str, Any, Any]]:
+    """(field, before, after) for each field the event's summaries name, in order."""
+    before, after = event.before or {}, event.after or {}
+    keys = [*before, *(key for key in after if key not in before)]
+    return [(key, before.get(key), after.get(key)) for key in keys]
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from partnerapp.organizations import permissions
+from partnerapp.organizations import audit, permissions
+from partnerapp.organizations.current import personal_organization
 from partnerapp.organizations.models import Invitation, Membership, Organization
 from partnerapp.organizations.permissions import Perm
 
@@ -40,6 +41,39 @@ def organization_create(*, user, name: str) -> Organization:
     with transaction.atomic():
         organization = Organization.objects.create(name=name.strip()[:200])
         Membership.objects.create(organization=organization, user=user, role=Role.OWNER)
+        audit.record(
+            "organization.create",
+            organization=organization,
+            obj=organization,
+            after={"name": organization.name},
+            actor=user,
+        )
+    return organization
+
+
+SETTINGS_FIELDS = ("name", "require_mfa", "audit_retention_days")
+
+
+def organization_update(*, actor: Membership, values: dict) -> Organization:
+    """Save the settings in `values` (keys of SETTINGS_FIELDS) and record what changed."""
+    permissions.require(actor, Perm.SETTINGS)
+    fields = [name for name in SETTINGS_FIELDS if name in values]
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=actor.organization_id)
+        before = audit.snapshot(organization, fields)
+        for name in fields:
+            setattr(organization, name, values[name])
+        organization.save(update_fields=fields)
+        before, after = audit.changes(before, audit.snapshot(organization, fields))
+        if after:
+            audit.record(
+                "organization.settings",
+                organization=organization,
+                obj=organization,
+                before=before,
+                after=after,
+                actor=actor.user,
+            )
     return organization
 
 
@@ -60,7 +94,14 @@ def organization_delete(*, actor: Membership) -> None:
                 _("Jobs are still running here. Cancel them or let them finish first.")
             )
         organization.jobs.all().delete()  # jobs protect their connection
-        organization.delete()
+        organization.delete()  # its audit log goes with it: the trace stays with the owner
+        audit.record(
+            "organization.delete",
+            organization=personal_organization(actor.user),
+            label=organization.name,
+            before={"name": organization.name, "id": organization.pk},
+            actor=actor.user,
+        )
 
 
 # -- members ----------------------------------------------------------------------------------
@@ -86,8 +127,18 @@ def member_role_change(*, actor: Membership, member: Membership, role: str) -> M
             raise OrganizationError(
                 _("An organization needs an owner: make someone else owner first.")
             )
+        before = member.role
         member.role = role
         member.save(update_fields=["role"])
+        audit.record(
+            "member.role_change",
+            organization=member.organization_id,
+            obj=member,
+            label=member.user.email,
+            before={"role": before},
+            after={"role": role},
+            actor=actor.user,
+        )
     return member
 
 
@@ -105,6 +156,14 @@ def member_remove(*, actor: Membership, member: Membership) -> None:
         if leaving and member.organization.personal:
             raise OrganizationError(_("You cannot leave your personal organization."))
         Membership.objects.filter(pk=member.pk).delete()
+        audit.record(
+            "member.leave" if leaving else "member.remove",
+            organization=member.organization_id,
+            obj=member,
+            label=member.user.email,
+            before={"role": member.role},
+            actor=actor.user,
+        )
 
 
 def _lock_owners(organization_id: int) -> None:
@@ -132,6 +191,14 @@ def invitation_create(*, actor: Membership, email: str, role: str) -> tuple[Invi
         invited_by=actor.user,
         expires_at=timezone.now() + timedelta(days=settings.INVITATION_DAYS),
     )
+    audit.record(
+        "invitation.create",
+        organization=organization,
+        obj=invitation,
+        label=email,
+        after={"email": email, "role": role},
+        actor=actor.user,
+    )
     return invitation, token
 
 
@@ -150,6 +217,16 @@ def invitation_revoke(*, actor: Membership, invitation: Invitation) -> bool:
     changed = Invitation.objects.filter(pk=invitation.pk, accepted_at=None, revoked_at=None).update(
         revoked_at=timezone.now()
     )
+    if changed:
+        audit.record(
+            "invitation.revoke",
+            organization=invitation.organization_id,
+            obj=invitation,
+            label=invitation.email,
+            before={"state": Invitation.State.PENDING},
+            after={"state": Invitation.State.REVOKED},
+            actor=actor.user,
+        )
     return changed == 1
 
 
@@ -176,6 +253,14 @@ def invitation_accept(*, user, invitation: Invitation) -> Membership:
             raise OrganizationError(_invitation_unusable(invitation))
         membership, _created = Membership.objects.get_or_create(
             organization=invitation.organization, user=user, defaults={"role": invitation.role}
+        )
+        audit.record(
+            "invitation.accept",
+            organization=invitation.organization_id,
+            obj=invitation,
+            label=invitation.email,
+            after={"role": membership.role, "member": user.email},
+            actor=user,
         )
     return membership
 
@@ -204,5 +289,15 @@ def invitation_problem(invitation: Invitation | None) -> str:
 def notify_set(*, membership: Membership, events: list[str]) -> None:
     from partnerapp.organizations.notifications import EVENTS
 
+    before = membership.notify
     membership.notify = [event for event in EVENTS if event in events]
     membership.save(update_fields=["notify"])
+    audit.record(
+        "member.notify",
+        organization=membership.organization_id,
+        obj=membership,
+        label=membership.user.email,
+        before={"notify": before},
+        after={"notify": membership.notify},
+        actor=membership.user,
+    )

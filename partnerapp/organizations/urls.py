@@ -1,6 +1,6 @@
 from django.urls import path
 
-from partnerapp.organizations import views
+from partnerapp.organizations import audit_views, views
 
 app_name = "organizations"
 
@@ -16,5 +16,7 @@ urlpatterns = [
     path("join/<str:token>/", views.invitation, name="invitation"),
     path("notifications/", views.notifications, name="notifications"),
     path("delete/", views.delete, name="delete"),
+    path("audit/", audit_views.audit_log, name="audit"),
+    path("audit/csv/", audit_views.audit_csv, name="audit_csv"),
     path("two-factor-required/", views.mfa_required, name="mfa_required"),
 ]

@@ -73,7 +73,7 @@ def create(request: HttpRequest) -> HttpResponse:
 def settings_page(request: HttpRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None, instance=request.organization, user=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.organization_update(actor=request.membership, values=form.cleaned_data)
         messages.success(request, _("Settings saved."))
         return redirect("organizations:settings")
     return render(request, "organizations/settings.html", {"form": form})

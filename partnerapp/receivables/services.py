@@ -47,7 +47,7 @@ from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.operations import JobInputError
 from partnerapp.jobs.operations.payments import default_reference
 from partnerapp.jobs.services import job_create
-from partnerapp.organizations import permissions
+from partnerapp.organizations import audit, permissions
 from partnerapp.organizations.permissions import Perm
 from partnerapp.receivables.models import BankTransaction, BankUpload
 from partnerapp.smartbusiness.client import MAX_PAGE_SIZE, DocumentKind, Filter
@@ -139,6 +139,13 @@ def upload_receive(*, user, connection: Connection, data: bytes, filename: str) 
                 [through(bankupload_id=upload.pk, banktransaction_id=pk) for pk in ids]
             )
         transaction.on_commit(lambda: _tasks().bank_upload_match.delay(upload.pk))
+        audit.record(
+            "import.upload",
+            organization=upload.organization_id,
+            obj=upload,
+            after={"format": upload.format, "size": upload.size, "entries": len(rows)},
+            actor=user,
+        )
     return upload
 
 
@@ -238,6 +245,13 @@ def upload_rematch(*, upload: BankUpload) -> None:
     """Match again (after a failure, or because invoices changed since)."""
     BankUpload.objects.filter(pk=upload.pk).update(state=Upload.MATCHING, error="")
     transaction.on_commit(lambda: _tasks().bank_upload_match.delay(upload.pk))
+    audit.record(
+        "import.rematch",
+        organization=upload.organization_id,
+        obj=upload,
+        before={"state": upload.state},
+        after={"state": Upload.MATCHING},
+    )
 
 
 def _payable_invoices(connection: Connection, context: CallContext) -> list[dict]:
@@ -448,6 +462,14 @@ def payments_confirm(*, upload: BankUpload, user, picks: dict[int, int]) -> Batc
             SUBMITTED_FIELDS,
             batch_size=CHUNK,
         )
+        total = sum((amount for _tx, _invoice, amount in chosen), Decimal("0"))
+        audit.record(
+            "import.confirm",
+            organization=upload.organization_id,
+            obj=upload,
+            after={"payments": len(chosen), "amount": f"{total:.2f}", "job": job.pk},
+            actor=user,
+        )
     return job
 
 
@@ -522,6 +544,14 @@ def transaction_release(*, upload: BankUpload, user, transaction_id: int) -> boo
             submitted_amount=None,
             submitted_by=None,
             submitted_at=None,
+        )
+        audit.record(
+            "import.release",
+            organization=upload.organization_id,
+            obj=upload,
+            before={"state": Tx.SUBMITTED, "invoice": tx.invoice_number, "job": tx.job_id},
+            after={"state": Tx.OPEN, "amount": f"{tx.amount:.2f} {tx.currency}"},
+            actor=user,
         )
     return True
 
