@@ -239,6 +239,9 @@ SMARTBUSINESS_CLIENT_SECRET = env("SMARTBUSINESS_CLIENT_SECRET") or secret(
 )
 SMARTBUSINESS_REDIRECT_URI = env("SMARTBUSINESS_REDIRECT_URI", "")  # default: built per request
 SMARTBUSINESS_DEFAULT_SCOPES = env("SMARTBUSINESS_DEFAULT_SCOPES", "profile invoice contact")
+# Where an account's owner revokes partnerapp's access (shown to a client after a connect
+# link); empty: the sandbox's own page, or only words for another provider.
+SMARTBUSINESS_CONNECTED_APPS_URL = env("SMARTBUSINESS_CONNECTED_APPS_URL", "")
 SMARTBUSINESS_CONNECT_TIMEOUT = envfloat("SMARTBUSINESS_CONNECT_TIMEOUT", "5")
 SMARTBUSINESS_READ_TIMEOUT = envfloat("SMARTBUSINESS_READ_TIMEOUT", "30")
 # Plain http is allowed only for the sandbox on this machine.

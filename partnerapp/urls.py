@@ -18,6 +18,7 @@ class FaviconRedirect(RedirectView):
 urlpatterns = [
     path("", include("partnerapp.dashboard.urls")),
     path("connections/", include("partnerapp.connections.urls")),
+    path("connect/", include("partnerapp.connections.link_urls")),  # a client's connect link
     path("organization/", include("partnerapp.organizations.urls")),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -3,19 +3,24 @@
 `state` is single use, bound to the browser session, and expires; PKCE S256
 protects the code. Nothing is stored until the provider has given us tokens and
 told us whose account they open.
+
+A member's consent stores the connection for that member; a client's consent through
+a connect link (links.py) marks its entry with the link and brings its own `store`.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from partnerapp.connections.models import Connection
@@ -29,6 +34,7 @@ from partnerapp.smartbusiness.errors import ScopeRefused, SmartBusinessError
 
 SESSION_KEY = "connections_pending_consents"
 DONE_KEY = "connections_finished_consents"  # state -> connection id, for a reloaded callback
+LINKS_KEY = "connections_link_consents"  # state -> connect link id, pending or ended
 MAX_PENDING = 5
 
 
@@ -55,6 +61,13 @@ class ConsentResult:
     created: bool
 
 
+def redirect_uri(request: HttpRequest) -> str:
+    """The one callback registered at the provider: members' and clients' consents alike."""
+    return settings.SMARTBUSINESS_REDIRECT_URI or request.build_absolute_uri(
+        reverse("connections:callback")
+    )
+
+
 def consent_start(
     *,
     session: SessionBase,
@@ -62,8 +75,11 @@ def consent_start(
     redirect_uri: str,
     scopes: list[str],
     reconnect: Connection | None,
+    link_id: int | None = None,
 ) -> str:
-    """Remember a fresh state in the session and return the provider's consent URL."""
+    """Remember a fresh state in the session and return the provider's consent URL.
+
+    `link_id`: the consent is a client's through that connect link (see `consent_link`)."""
     base_url = reconnect.base_url if reconnect else settings.SMARTBUSINESS_BASE_URL
     request = oauth.authorization_request(
         api_config(base_url),
@@ -79,14 +95,46 @@ def consent_start(
         "base_url": base_url,
         "reconnect": reconnect.pk if reconnect else None,
         "organization": organization_id,
+        "link": link_id,
         "created": time.time(),
     }
     session[SESSION_KEY] = dict(list(pending.items())[-MAX_PENDING:])
+    if link_id is not None:
+        links = session.get(LINKS_KEY, {})
+        links[request.state] = link_id
+        session[LINKS_KEY] = dict(list(links.items())[-MAX_PENDING:])
     return request.url
 
 
-def consent_finish(*, session: SessionBase, user, params: dict[str, str]) -> ConsentResult:
-    """Check the callback, trade the code for tokens, read the owner, store the connection."""
+def consent_link(session: SessionBase, state: str) -> int | None:
+    """The connect link whose consent this browser started with `state` (pending, or
+    ended: a reload of its callback), or None for a member's own consent."""
+    return session.get(LINKS_KEY, {}).get(state) if state else None
+
+
+def consent_finish(
+    *,
+    session: SessionBase,
+    user,
+    params: dict[str, str],
+    store: Callable[..., ConsentResult] | None = None,
+) -> ConsentResult:
+    """Check the callback, trade the code for tokens, read the owner, store the connection.
+
+    `store` turns the tokens and owner into a connection (default: a member's own
+    consent, `_store`); it raises ConsentError to refuse, storing nothing."""
+    entry = _take(session, params)
+    tokens, owner = _exchange(entry, params)
+    result = (store or _store)(user=user, entry=entry, tokens=tokens, owner=owner)
+    done = session.get(DONE_KEY, {})
+    done[params["state"]] = result.connection.pk
+    session[DONE_KEY] = dict(list(done.items())[-MAX_PENDING:])
+    return result
+
+
+def _take(session: SessionBase, params: dict[str, str]) -> dict:
+    """The pending entry of the callback's state, spent; raises ConsentError when the
+    callback cannot go on (unknown state, denial, provider error, no code)."""
     pending = _live_pending(session)
     entry = pending.pop(params.get("state", ""), None)
     session[SESSION_KEY] = pending  # the state is spent whatever happens next
@@ -110,6 +158,11 @@ def consent_finish(*, session: SessionBase, user, params: dict[str, str]) -> Con
         )
     if not params.get("code"):
         raise ConsentError(_("SmartBusiness returned no authorization code. Please try again."))
+    return entry
+
+
+def _exchange(entry: dict, params: dict[str, str]) -> tuple[oauth.TokenSet, dict]:
+    """Trade the code for tokens and ask the provider whose account they open."""
     config = api_config(entry["base_url"])
     try:
         tokens = oauth.exchange_code(
@@ -123,14 +176,12 @@ def consent_finish(*, session: SessionBase, user, params: dict[str, str]) -> Con
             owner = client.owner()
     except SmartBusinessError as exc:
         raise ConsentError(provider_message(exc)) from exc
-    result = _store(user=user, entry=entry, tokens=tokens, owner=owner)
-    done = session.get(DONE_KEY, {})
-    done[params["state"]] = result.connection.pk
-    session[DONE_KEY] = dict(list(done.items())[-MAX_PENDING:])
-    return result
+    return tokens, owner
 
 
 def _store(*, user, entry: dict, tokens: oauth.TokenSet, owner: dict) -> ConsentResult:
+    if entry.get("link"):  # the callback view hands these to links.py; never a member's
+        raise ConsentError(_("This consent belongs to a connect link. Nothing was stored."))
     # a consent started before organizations existed goes to the personal one
     entry.setdefault("organization", personal_organization(user).pk)
     try:

@@ -44,3 +44,30 @@ class OwnAccountForm(forms.Form):
 
     def clean_scopes(self) -> list[str]:
         return ConnectForm.clean_scopes(self)
+
+
+class ConnectLinkForm(forms.Form):
+    """What a member asks a client for (connections/links.py `link_create`)."""
+
+    client_name = forms.CharField(label=_("Client"), max_length=200)
+    client_email = forms.EmailField(
+        label=_("Client's e-mail (optional)"),
+        required=False,
+        help_text=_("Given an address, partnerapp can e-mail the link for you."),
+    )
+    scopes = forms.MultipleChoiceField(
+        label=_("Access to ask for"),
+        choices=SCOPE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        initial=lambda: settings.SMARTBUSINESS_DEFAULT_SCOPES.split(),
+    )
+    message = forms.CharField(
+        label=_("Why (shown to the client, optional)"),
+        max_length=1000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    language = forms.ChoiceField(label=_("Client's language"), choices=settings.LANGUAGES)
+
+    def clean_scopes(self) -> list[str]:
+        return ConnectForm.clean_scopes(self)

@@ -200,3 +200,93 @@ class RequestLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.status or 'no response'}"
+
+
+class ConnectLink(models.Model):
+    """A member's request to a client to connect their account, sent as a secret link.
+
+    The client opens it without a partnerapp login and consents at the provider; the
+    connection lands in the link's organization. Single use (`completed_at` is set by
+    one conditional UPDATE), valid until `expires_at`, revocable while pending. Only the
+    token's SHA-256 finds a link; its ciphertext lets members copy a pending link again.
+    """
+
+    class State(models.TextChoices):
+        SENT = "sent", _("sent")
+        OPENED = "opened", _("opened")
+        CONNECTED = "connected", _("connected")
+        DENIED = "denied", _("denied")
+        EXPIRED = "expired", _("expired")
+        REVOKED = "revoked", _("revoked")
+
+    PENDING_STATES = frozenset({State.SENT, State.OPENED, State.DENIED})  # still usable
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="connect_links"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    client_name = models.CharField(_("client"), max_length=200)
+    client_email = models.EmailField(_("client's e-mail"), blank=True)
+    scopes = models.CharField(max_length=500)
+    message = models.TextField(_("message"), max_length=1000, blank=True)
+    language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES)
+    token_hash = models.CharField(max_length=64, unique=True)
+    token_ciphertext = models.TextField()  # never logged; shown only while pending
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    denied_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    connection = models.ForeignKey(
+        Connection,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="connect_links",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"connect link for {self.client_name}"
+
+    @property
+    def state(self) -> str:
+        """The latest thing that happened to the link, as the member's list shows it."""
+        if self.completed_at:
+            return self.State.CONNECTED
+        if self.revoked_at:
+            return self.State.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.State.EXPIRED
+        if self.denied_at:
+            return self.State.DENIED
+        if self.opened_at:
+            return self.State.OPENED
+        return self.State.SENT
+
+    def get_state_display(self) -> str:
+        return self.State(self.state).label
+
+    @property
+    def is_pending(self) -> bool:
+        """Whether the client can still use it (a denial may be tried again)."""
+        return self.state in self.PENDING_STATES
+
+    @property
+    def token(self) -> str:
+        """The link's secret; for pending links only (callers check `is_pending`)."""
+        return crypto.decrypt(self.token_ciphertext)
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()

@@ -1,14 +1,12 @@
 """Consent flow views: thin wrappers around consent.py."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from partnerapp.connections import consent
+from partnerapp.connections import consent, link_views
 from partnerapp.connections.forms import ConnectForm, OwnAccountForm
 from partnerapp.connections.models import Connection
 from partnerapp.connections.own_account import OwnAccountError, own_account_add
@@ -16,12 +14,6 @@ from partnerapp.connections.services import connection_disconnect
 from partnerapp.organizations import current
 from partnerapp.organizations.permissions import Perm, member_required
 from partnerapp.smartbusiness.errors import SmartBusinessError
-
-
-def _redirect_uri(request: HttpRequest) -> str:
-    return settings.SMARTBUSINESS_REDIRECT_URI or request.build_absolute_uri(
-        reverse("connections:callback")
-    )
 
 
 @member_required(Perm.CONNECT)
@@ -45,7 +37,7 @@ def _start(request: HttpRequest, *, scopes: list[str], reconnect) -> HttpRespons
         url = consent.consent_start(
             session=request.session,
             organization_id=request.organization.pk,
-            redirect_uri=_redirect_uri(request),
+            redirect_uri=consent.redirect_uri(request),
             scopes=scopes,
             reconnect=reconnect,
         )
@@ -55,8 +47,17 @@ def _start(request: HttpRequest, *, scopes: list[str], reconnect) -> HttpRespons
     return redirect(url)
 
 
-@member_required(Perm.VIEW)  # the organization the consent started in is checked there
 def callback(request: HttpRequest) -> HttpResponse:
+    """The provider's one redirect URI. A client's consent through a connect link needs
+    no login (link_views); everyone else's is a member's own consent."""
+    link_id = consent.consent_link(request.session, request.GET.get("state", ""))
+    if link_id is not None:
+        return link_views.link_callback(request, link_id)
+    return _member_callback(request)
+
+
+@member_required(Perm.VIEW)  # the organization the consent started in is checked there
+def _member_callback(request: HttpRequest) -> HttpResponse:
     try:
         result = consent.consent_finish(
             session=request.session, user=request.user, params=request.GET.dict()

@@ -22,7 +22,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from partnerapp.connections.models import Connection, RequestLogEntry
+from partnerapp.connections.links import link_create
+from partnerapp.connections.models import Connection, ConnectLink, RequestLogEntry
 from partnerapp.jobs.models import BatchJob, Schedule
 from partnerapp.organizations.current import personal_organization
 from partnerapp.organizations.models import Invitation, Membership, Organization
@@ -45,6 +46,8 @@ SKIPPED_PREFIXES = {
 PUBLIC = {
     "dashboard:overview",  # the landing page for visitors
     "organizations:invitation",  # what the invitation offers; accepting needs an account
+    "connect:link",  # a client's connect link: what the firm asks for, no login
+    "connect:granted",  # what the client granted through it, and how to revoke it
 }
 
 # How to fill a URL argument. First by the argument's name …
@@ -60,6 +63,7 @@ KWARG_VALUES = {
     # A provider's id: the connection (first argument) is what must be the partner's.
     "invoice_id": lambda objects: 1,
     "token": lambda objects: objects.invitation_token,
+    "link_token": lambda objects: objects.link_token,
 }
 # … then a `pk` / `id` by the literal path segment in front of it ("jobs/<int:pk>/").
 SEGMENT_OBJECTS = {
@@ -72,6 +76,7 @@ SEGMENT_OBJECTS = {
     "bank-files": lambda objects: objects.upload.pk,
     "members": lambda objects: objects.member.pk,
     "invitations": lambda objects: objects.invitation.pk,
+    "links": lambda objects: objects.link.pk,
 }
 MISSING_ID = 987_654_321  # an id no object has
 
@@ -132,6 +137,8 @@ class Objects:
     member: Membership  # a colleague of the user's in the organization
     invitation: Invitation
     invitation_token: str
+    link: ConnectLink
+    link_token: str
 
 
 def objects_of(user, marker: str, organization: Organization | None = None) -> Objects:
@@ -200,8 +207,28 @@ def objects_of(user, marker: str, organization: Organization | None = None) -> O
     invitation, token = invitation_create(
         actor=owner, email=f"{marker.lower()}-invited@example.com", role="operator"
     )
+    link, link_token = link_create(
+        user=user,
+        organization_id=organization.pk,
+        client_name=f"{marker} Client GmbH",
+        client_email=f"{marker.lower()}-client@example.com",
+        scopes=["profile", "invoice"],
+        language="de",
+    )
     return Objects(
-        connection, job, item, schedule, entry, run, upload, transaction, member, invitation, token
+        connection,
+        job,
+        item,
+        schedule,
+        entry,
+        run,
+        upload,
+        transaction,
+        member,
+        invitation,
+        token,
+        link,
+        link_token,
     )
 
 
@@ -255,7 +282,7 @@ def test_a_new_url_with_an_argument_nobody_fills_fails_loudly():
 
 
 # Pages opened by a secret in the URL, not by membership: whoever holds the link sees it.
-TOKEN_PAGES = {"organizations:invitation"}
+TOKEN_PAGES = {"organizations:invitation", "connect:link", "connect:granted"}
 
 
 @pytest.mark.parametrize(
@@ -345,6 +372,8 @@ def _traces(marker: str) -> list[str]:
         f"{marker.lower()}-log-request-id",
         f"{marker.lower()}-colleague@example.com",
         f"{marker.lower()}-invited@example.com",
+        f"{marker} Client GmbH",
+        f"{marker.lower()}-client@example.com",
     ]
 
 
@@ -363,5 +392,6 @@ def _snapshot(objects: Objects) -> dict:
             Membership.objects.filter(organization=objects.connection.organization).values()
         ),
         "invitations": list(Invitation.objects.values()),
+        "connect_links": list(ConnectLink.objects.values()),
         "organizations": list(Organization.objects.values()),
     }
