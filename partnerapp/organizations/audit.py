@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import decimal
+import ipaddress
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -283,8 +284,13 @@ def _actor_label(actor, request) -> str:
 
 def _client_ip(request) -> str | None:
     # REMOTE_ADDR: behind the production proxy it is the proxy's job to set it
-    # (a forwarded-for header is the client's word and could be forged).
-    return (request.META.get("REMOTE_ADDR") or None) if request is not None else None
+    # (a forwarded-for header is the client's word and could be forged). Anything that
+    # is no address (a unix socket's name) is left out rather than failing the action.
+    address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 def _user_agent(request) -> str:

@@ -14,6 +14,7 @@ from django.views.debug import ExceptionReporter
 
 from partnerapp.connections import crypto, services
 from partnerapp.connections.models import Connection
+from tests.jobs.factories import ConnectionFactory
 
 
 def secrets_of(connection: Connection) -> list[str]:
@@ -66,6 +67,16 @@ def test_rotating_keys_reencrypts_every_token(connect, settings):
     connection.refresh_from_db()
     assert connection.access_token_ciphertext != before
     assert secrets_of(connection) == plain
+
+
+def test_rotating_keys_reencrypts_an_own_accounts_client_secret_too(db, settings):
+    connection = ConnectionFactory(own_client_secret_ciphertext=crypto.encrypt("client-s3cret"))
+    new_key = Fernet.generate_key().decode()
+    settings.TOKEN_ENCRYPTION_KEYS = [new_key, *settings.TOKEN_ENCRYPTION_KEYS]
+    call_command("rotate_token_keys", stdout=sys.stderr)
+    settings.TOKEN_ENCRYPTION_KEYS = [new_key]  # the old key is gone
+    connection.refresh_from_db()
+    assert connection.own_client_secret == "client-s3cret"
 
 
 def test_a_wrong_key_cannot_read_tokens(connect, settings):

@@ -1,4 +1,5 @@
-"""Re-encrypt every stored token under the first key of TOKEN_ENCRYPTION_KEYS.
+"""Re-encrypt every stored token and client secret under the first key of
+TOKEN_ENCRYPTION_KEYS; each organization's audit log records it (actor partnerapp).
 
 Rotation: put the new key first and keep the old ones after it, run this command,
 then drop the old keys.
@@ -13,7 +14,12 @@ from partnerapp.connections import crypto
 from partnerapp.connections.models import Connection
 from partnerapp.organizations import audit
 
-CIPHERTEXT_FIELDS = ["access_token_ciphertext", "refresh_token_ciphertext"]
+# Everything crypto.encrypt wrote: both tokens and an own account's client secret.
+CIPHERTEXT_FIELDS = [
+    "access_token_ciphertext",
+    "refresh_token_ciphertext",
+    "own_client_secret_ciphertext",
+]
 
 
 class Command(BaseCommand):
@@ -26,15 +32,9 @@ class Command(BaseCommand):
                 "pk", "organization_id", *CIPHERTEXT_FIELDS
             )
             for connection in rows:
-                connection.access_token_ciphertext = crypto.reencrypt(
-                    connection.access_token_ciphertext
-                )
-                connection.refresh_token_ciphertext = crypto.reencrypt(
-                    connection.refresh_token_ciphertext
-                )
-                connection.save(
-                    update_fields=["access_token_ciphertext", "refresh_token_ciphertext"]
-                )
+                for field in CIPHERTEXT_FIELDS:
+                    setattr(connection, field, crypto.reencrypt(getattr(connection, field)))
+                connection.save(update_fields=CIPHERTEXT_FIELDS)
                 per_organization[connection.organization_id] += 1
             for organization_id, count in per_organization.items():
                 audit.record(
