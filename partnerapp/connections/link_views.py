@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from partnerapp.connections import consent, links
 from partnerapp.connections.forms import ConnectLinkForm
@@ -152,6 +152,7 @@ def _client_context(request: HttpRequest, link: ConnectLink, problem: str = "") 
     }
 
 
+@require_safe
 def link_granted(request: HttpRequest, link_token: str) -> HttpResponse:
     """What the client granted, to whom and when, and how to revoke it at the provider.
     Keeps working after the link is used (the confirmation links here)."""

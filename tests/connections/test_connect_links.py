@@ -193,6 +193,13 @@ def test_the_client_page_opens_without_login_in_german_and_french(firm, operator
     assert 'lang="fr"' in client.get(f"/connect/{token}/granted/").content.decode()
 
 
+def test_the_granted_page_of_an_unused_link_says_nothing_was_granted(firm, operator, client):
+    _link, token = make_link(firm, operator, language="en")
+    page = client.get(f"/connect/{token}/granted/").content.decode()
+    assert "Nothing has been granted through this link." in page
+    assert client.post(f"/connect/{token}/granted/").status_code == 405
+
+
 def test_a_member_checking_the_link_does_not_mark_it_opened(firm, operator):
     link, token = make_link(firm, operator)
     assert member_client(operator, firm).get(f"/connect/{token}/").status_code == 200
@@ -291,6 +298,21 @@ def test_the_client_denies_and_may_try_again_until_expiry(sandbox, firm, operato
     assert _again.get(callback).status_code == 200
     link.refresh_from_db()
     assert link.state == ConnectLink.State.CONNECTED
+
+
+def test_a_provider_error_is_explained_kept_on_the_link_and_may_be_retried(
+    sandbox, firm, operator, settings
+):
+    link, token = make_link(firm, operator, language="en")
+    browser, callback = client_consents(sandbox, token)
+    settings.SMARTBUSINESS_CLIENT_SECRET = "wrong-secret"
+    page = browser.get(callback)
+    assert page.status_code == 400 and "Client authentication failed" in page.text
+    assert f'href="/connect/{token}/"' in page.text and not Connection.objects.exists()
+    link.refresh_from_db()
+    assert link.is_pending and "Client authentication failed" in link.last_error
+    listing = member_client(operator, firm).get("/connections/links/").content.decode()
+    assert "Client authentication failed" in listing
 
 
 def test_a_link_works_only_once(sandbox, firm, operator):
