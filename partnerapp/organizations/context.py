@@ -9,6 +9,6 @@ def organizations(request) -> dict:
         return {}
 
     def _all():
-        return current.memberships(user)
+        return current.request_memberships(request)
 
     return {"organization_memberships": _all, "current_membership": current.membership(request)}

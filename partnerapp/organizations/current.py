@@ -34,8 +34,18 @@ def _personal_name(user) -> str:
 
 
 def memberships(user) -> list[Membership]:
+    """The user's memberships, personal organization first, then by name."""
     rows = Membership.objects.select_related("organization").filter(user=user)
     return sorted(rows, key=lambda m: (not m.organization.personal, m.organization.name.lower()))
+
+
+def request_memberships(request) -> list[Membership]:
+    """`memberships(request.user)`, read once per request (the header's switcher and the
+    current membership share the one query)."""
+    cached = getattr(request, "_memberships", None)
+    if cached is None:
+        cached = request._memberships = memberships(request.user)
+    return cached
 
 
 def membership(request) -> Membership:
@@ -45,18 +55,14 @@ def membership(request) -> Membership:
     if cached is not None:
         return cached
     wanted = request.session.get(SESSION_KEY)
-    found = None
-    if wanted:
-        found = (
-            Membership.objects.select_related("organization")
-            .filter(user=request.user, organization_id=wanted)
-            .first()
-        )
+    rows = request_memberships(request)
+    found = next((m for m in rows if m.organization_id == wanted), None) if wanted else None
     if found is None:
+        found = next((m for m in rows if m.organization.personal and m.role == "owner"), None)
+    if found is None:  # a user made before organizations, or by createsuperuser
         organization = personal_organization(request.user)
-        found = Membership.objects.select_related("organization").get(
-            user=request.user, organization=organization
-        )
+        request._memberships = None
+        found = next(m for m in request_memberships(request) if m.organization == organization)
     _use(request, found)
     return found
 

@@ -119,7 +119,7 @@ def test_the_history_is_one_query(client, connect, partner, sandbox, django_asse
     for _ in range(3):
         JobItemFactory(job=JobFactory(connection=connection), document_id=42)
     with django_assert_num_queries(1):
-        items = invoice_history(connection, 42, organization=connection.organization)
+        items = invoice_history(connection, 42, organization=connection.organization_id)
         labels = [item.job.operation.label for item in items]
     assert len(labels) == 3
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.db import close_old_connections
 from django.utils import timezone
@@ -19,11 +20,14 @@ from django.utils import timezone
 from partnerapp.jobs import engine, services
 from partnerapp.jobs.models import ActionClaim, BatchJob, JobItem
 from partnerapp.jobs.operations import JobInputError
+from partnerapp.organizations.models import Membership
+from partnerapp.organizations.permissions import NotMember
 from partnerapp.receivables import services as receivables
 from partnerapp.receivables.models import BankTransaction, BankUpload
 from partnerapp.sandbox import faults
 from partnerapp.sandbox.models import Invoice, Payment
 from tests.conftest import require_postgresql
+from tests.factories import UserFactory
 
 Item = JobItem.State
 Tx = BankTransaction.State
@@ -218,15 +222,23 @@ def test_files_that_are_no_bank_files_are_refused_with_the_reason_and_nothing_is
     assert not BankUpload.objects.exists() and not BankTransaction.objects.exists()
 
 
-def test_only_the_owner_may_upload_review_or_confirm(connect, partner, outsider, owner, tmp_path):
+def test_only_members_who_may_operate_upload_or_confirm(
+    connect, partner, outsider, owner, tmp_path
+):
     connection = connect()
+    viewer = UserFactory(email="viewer@firm.example")
+    Membership.objects.create(organization=connection.organization, user=viewer, role="viewer")
     data = bank_file(tmp_path, owner, paid=1)
-    with pytest.raises(JobInputError):
+    with pytest.raises(NotMember):
         receivables.upload_receive(user=outsider, connection=connection, data=data, filename="x")
+    with pytest.raises(PermissionDenied):
+        receivables.upload_receive(user=viewer, connection=connection, data=data, filename="x")
     received = upload(partner, connection, data)
     picks = picks_of(receivables.review(received))
-    with pytest.raises(JobInputError):
+    with pytest.raises(NotMember):
         receivables.payments_confirm(upload=received, user=outsider, picks=picks)
+    with pytest.raises(PermissionDenied):
+        receivables.payments_confirm(upload=received, user=viewer, picks=picks)
     assert not BatchJob.objects.exists()
 
 
