@@ -257,7 +257,7 @@ def test_the_client_connects_and_the_connection_lands_in_the_firm(sandbox, firm,
     actions = list(AuditEvent.objects.filter(organization=firm).values_list("action", flat=True))
     assert {"connect_link.open", "connect_link.complete"} <= set(actions)
     # the link's creator, and the owner who kept the default notification choices
-    notices = [m for m in mail.outbox if "connected their SmartBusiness account" in m.subject]
+    notices = [m for m in mail.outbox if f"/connections/{connection.pk}/" in m.body]
     assert sorted(m.to[0] for m in notices) == sorted([operator.email, "partner@example.com"])
     assert all(f"/connections/{connection.pk}/" in m.body for m in notices)
 
