@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "partnerapp.jobs",
     "partnerapp.receivables",
     "partnerapp.dashboard",
+    "partnerapp.api",
     "partnerapp.sandbox",
 ]
 
