@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.humanize",  # relative times ("vor 3 Minuten"), translated
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "allauth",

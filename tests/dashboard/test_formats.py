@@ -117,3 +117,26 @@ def test_a_revoked_grant_says_why_and_offers_reconnect_on_every_page(
         assert 'data-testid="alert-reauth"' in html and "needs re-authorization" in html
         assert connection.last_error and connection.last_error in html
         assert RECONNECT_FORM.format(pk=connection.pk) in html
+
+
+def test_job_times_read_as_relative_with_the_exact_swiss_time_on_hover(client, partner, db):
+    from datetime import timedelta
+
+    from django.utils import timezone, translation
+
+    from tests.jobs.factories import ConnectionFactory, JobFactory
+
+    created = timezone.now() - timedelta(minutes=3)
+    JobFactory(connection=ConnectionFactory(user=partner), created_at=created)
+    client.force_login(partner)
+    exact = timezone.localtime(created).strftime("%d.%m.%Y %H:%M")
+    pages = {}
+    for language in ("de", "fr", "en"):
+        with translation.override(language):
+            client.cookies["django_language"] = language
+            pages[language] = client.get(reverse("dashboard:jobs")).content.decode()
+    for page in pages.values():
+        assert f'<time datetime="{created.isoformat()}" title="{exact}">' in page
+    assert "vor 3 Minuten</time>" in pages["de"]
+    assert "il y a 3\xa0minutes</time>" in pages["fr"]  # Django keeps number and unit together
+    assert "3\xa0minutes ago</time>" in pages["en"]

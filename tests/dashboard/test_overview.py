@@ -135,15 +135,22 @@ def test_each_alert_offers_the_action_that_fixes_it(client, partner):
     assert "7 things need you" in html
 
 
-def test_recent_jobs_show_progress_bars(client, partner):
+def test_recent_jobs_show_progress_as_parts_in_their_own_colours(client, partner):
     job = JobFactory(connection=ConnectionFactory(user=partner), status="running")
     JobItemFactory.create_batch(3, job=job, state="sent")
     JobItemFactory(job=job, state="failed")
     JobItemFactory.create_batch(6, job=job, state="pending")
+    draft = JobFactory(connection=job.connection, status="draft")
+    JobItemFactory.create_batch(5, job=draft, state="pending")
     client.force_login(partner)
     html = overview(client)
-    assert '<progress class="progress" max="10" value="4"' in html
+    assert 'viewBox="0 0 10 1"' in html and 'aria-label="sent 3, failed 1, to do 6"' in html
+    assert '<rect class="part-sent" x="0" y="0" width="3"' in html
+    assert '<rect class="part-failed" x="3" y="0" width="1"' in html
+    assert '<rect class="part-todo" x="4" y="0" width="6"' in html
     assert "4 / 10 · sent 3" in html
+    # a draft nobody confirmed is all "to do", never a full green bar
+    assert 'viewBox="0 0 5 1"' in html and '<rect class="part-todo" x="0" y="0" width="5"' in html
 
 
 def test_an_outsider_sees_nothing_of_the_partners_accounts(client, partner, outsider):
@@ -323,7 +330,7 @@ def test_the_connection_page_shows_details_jobs_and_a_failed_refresh(client, par
     assert "the owner&#x27;s consent" in html or "the owner's consent" in html
     assert 'class="health refresh_failed"' in html and "answered 503" in html
     assert 'class="gauge empty"' in html and "0 / 1000 calls left" in html
-    assert '<progress class="progress" max="3" value="2"' in html
+    assert '<rect class="part-sent" x="0" y="0" width="2"' in html
     assert reverse("dashboard:job", args=[job.pk]) in html
     assert reverse("dashboard:job", args=[other.pk]) not in html
     assert reverse("dashboard:request_log", args=[connection.pk]) in html
