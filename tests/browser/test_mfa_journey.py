@@ -33,6 +33,7 @@ def console_errors(page: Page) -> list[str]:
 
 
 def open_two_factor_page(page: Page) -> None:
+    page.get_by_test_id("account-menu").locator("summary").click()  # the header's account menu
     page.get_by_test_id("mfa-link").click()
     expect(page.get_by_role("heading", name="Two-Factor Authentication")).to_be_visible()
 
@@ -45,6 +46,7 @@ def confirm_password(page: Page) -> None:
 
 
 def log_out(page: Page) -> None:
+    page.get_by_test_id("account-menu").locator("summary").click()
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("link", name="Log in").first).to_be_visible()
 
