@@ -75,7 +75,9 @@ def secret(name: str, generate) -> str:
 
 
 SECRET_KEY = secret("SECRET_KEY", lambda: secrets.token_urlsafe(50))
-DEBUG = envbool("DEBUG", "False" if PRODUCTION else "True")
+# Off unless asked for (DEBUG=True): the demo, too, shows our own 404 and 500 pages, never
+# Django's technical ones (they list every URL pattern to whoever mistypes one).
+DEBUG = envbool("DEBUG", "False")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1]")
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is not set; production needs the site's host names.")
@@ -185,13 +187,13 @@ LOGIN_REDIRECT_URL = "dashboard:overview"
 ACCOUNT_LOGOUT_REDIRECT_URL = "dashboard:overview"
 
 # Two-factor sign-in (allauth.mfa): an authenticator app, security keys (WebAuthn) and
-# recovery codes. WebAuthn insists on https; only development (DEBUG) and the tests
-# (tests/settings.py), served over http://localhost, may skip that origin check.
+# recovery codes. WebAuthn insists on https; only development and the demo (not
+# production) and the tests, served over http://localhost, may skip that origin check.
 # The pages need no inline script: allauth loads its JS from static files and passes
 # data in <script type="application/json">, which the CSP does not execute.
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = "partnerapp"
-MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "partnerapp <noreply@localhost>")
@@ -212,6 +214,10 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Outside production WhiteNoise serves straight from the finders (no collectstatic), so
+# the demo runs with DEBUG off; production serves the collected, hashed files.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
