@@ -102,6 +102,9 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "csp",
+    "rest_framework",  # the partner API
+    "drf_spectacular",  # its OpenAPI document
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us (no CDN)
     "partnerapp.health",
     "partnerapp.organizations",
     "partnerapp.connections",
@@ -341,6 +344,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "partnerapp.organizations.tasks.audit_purge",
         "schedule": 24 * 3600.0,
     },
+    "api-idempotency-purge": {
+        "task": "partnerapp.api.tasks.idempotency_purge",
+        "schedule": 3600.0,
+    },
 }
 
 # -- Production readiness (issue 7): hardening, limits, logs, health -----------------------
@@ -383,6 +390,48 @@ SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 # Oversized input: bodies over this answer 413 with a page saying so (partnerapp.errorpages).
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(1024 * 1024))
 DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", "1000")
+
+# -- The partner API (/api/v1/, issue 15) ---------------------------------------------------
+
+# Calls per API key ("<n>/<second|minute|hour|day>"), counted in the default cache: in
+# production with several processes, point CACHES at Redis so the count is shared.
+API_RATE_LIMIT = env("API_RATE_LIMIT", "120/minute")
+API_IDEMPOTENCY_HOURS = envint("API_IDEMPOTENCY_HOURS", "24")  # a key's first answer is kept
+# A request killed mid-way leaves its key "in flight"; after this it is free to run again.
+API_IDEMPOTENCY_LOCK_SECONDS = envint("API_IDEMPOTENCY_LOCK_SECONDS", "300")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["partnerapp.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["partnerapp.api.auth.HasApiKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["partnerapp.api.throttling.ApiKeyThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "partnerapp.api.errors.handle",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "partnerapp partner API",
+    "DESCRIPTION": "Jobs, connections and connect links of one organization, by API key.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "partnerapp.api.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "partnerapp.jobs.models.BatchJob.Status",
+        "ConnectionStatusEnum": "partnerapp.connections.models.Connection.Status",
+    },
+}
 
 # Health (/health/): workers write a heartbeat row this often; older than STALE is dead.
 HEALTH_WORKER_HEARTBEAT_SECONDS = envint("HEALTH_WORKER_HEARTBEAT_SECONDS", "15")

@@ -1,4 +1,36 @@
-from django.urls import path  # noqa: F401
+"""/api/v1/: the partner API (authenticated by API keys), its OpenAPI and its docs."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import AllowAny
+
+from partnerapp.api import errors, views
 
 app_name = "api"
-urlpatterns: list = []
+
+controls = [
+    path(f"jobs/<int:pk>/{command}", views.JobControl.as_view(command=command))
+    for command in views.CONTROLS
+]
+
+# The document and its docs are public: they describe the API, they show no data.
+public = {"authentication_classes": [], "permission_classes": [AllowAny], "throttle_classes": []}
+
+urlpatterns = [
+    path("openapi.json", SpectacularJSONAPIView.as_view(**public), name="openapi"),
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api:openapi", **public),
+        name="docs",
+    ),
+    path("connections", views.ConnectionList.as_view(), name="connections"),
+    path("connections/<int:pk>", views.ConnectionDetail.as_view(), name="connection"),
+    path("connections/<int:pk>/health", views.ConnectionHealth.as_view(), name="health"),
+    path("jobs", views.JobList.as_view(), name="jobs"),
+    path("jobs/<int:pk>", views.JobDetail.as_view(), name="job"),
+    path("jobs/<int:pk>/preview", views.JobPreview.as_view(), name="job_preview"),
+    path("jobs/<int:pk>/items", views.JobItems.as_view(), name="job_items"),
+    path("jobs/<int:pk>/csv", views.JobCsv.as_view(), name="job_csv"),
+    *controls,
+    re_path(r"^.*$", errors.not_found),  # anything else: a 404 in the API's error shape
+]

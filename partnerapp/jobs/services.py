@@ -72,17 +72,20 @@ def job_create(
     parameters: dict,
     auto_start: bool = False,
     schedule_run=None,
+    by_api: bool = False,
 ) -> BatchJob:
     """A draft job; its preparation (reading the selected documents) starts after commit.
 
     The parameters are checked by the operation's own form, whoever sends them (the
-    wizard, a schedule, the API): one validation for every path.
+    wizard, a schedule, the API): one validation for every path. `by_api`: made through
+    the partner API (`user` None), whose key the API checked; the audit log names the key.
     """
     try:
         operation = operation_for(action)
     except KeyError:
         raise JobInputError(_("Unknown action: %(a)s") % {"a": action}) from None
-    if schedule_run is None:  # a schedule's run was allowed when the schedule was made
+    # A schedule's run was allowed when the schedule was made; an API key's by its scope.
+    if schedule_run is None and not by_api:
         permissions.require_member(user, connection.organization_id, Perm.OPERATE)
     if not connection.is_usable:
         raise JobInputError(_("Reconnect this account before starting a job."))

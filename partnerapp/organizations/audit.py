@@ -80,6 +80,9 @@ ACTIONS = {
     "import.confirm": _("Payments confirmed"),
     "import.release": _("Bank entry handed back"),
     "import.rematch": _("Bank file matched again"),
+    "api_key.create": _("API key created"),
+    "api_key.revoke": _("API key revoked"),
+    "api.call": _("API call"),
 }
 
 _request: ContextVar[Any] = ContextVar("partnerapp_audit_request", default=None)
@@ -277,6 +280,8 @@ def _attname(instance: models.Model, name: str) -> str:
 
 
 def _request_user(request):
+    if getattr(request, "api_key", None) is not None:  # the partner API: a key acts, no person
+        return None
     user = getattr(request, "user", None)
     return user if user is not None and user.is_authenticated else None
 
@@ -284,6 +289,9 @@ def _request_user(request):
 def _actor_label(actor, request) -> str:
     if actor is not None:
         return actor.email or actor.get_username()
+    api_key = getattr(request, "api_key", None)
+    if api_key is not None:
+        return api_key.label  # "pa_live_<prefix>": the key, never its secret
     return ANONYMOUS if request is not None else SYSTEM
 
 

@@ -22,6 +22,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from partnerapp.api.keys import api_key_create
+from partnerapp.api.models import ApiKey
 from partnerapp.connections.links import link_create
 from partnerapp.connections.models import Connection, ConnectLink, RequestLogEntry
 from partnerapp.jobs.models import BatchJob, Schedule
@@ -41,6 +43,7 @@ SKIPPED_PREFIXES = {
     "health/": "the health probe: public on purpose, no objects",
     "metrics": "Prometheus metrics: bearer-protected, tested in tests/health",
     "favicon.ico": "a redirect to the static favicon: public, no objects (test_formats.py)",
+    "api/v1/": "the partner API: key-authenticated, tested in tests/api",
 }
 # Pages an anonymous visitor may see (everything else redirects to the login page).
 PUBLIC = {
@@ -77,6 +80,7 @@ SEGMENT_OBJECTS = {
     "members": lambda objects: objects.member.pk,
     "invitations": lambda objects: objects.invitation.pk,
     "links": lambda objects: objects.link.pk,
+    "api-keys": lambda objects: objects.api_key.pk,
 }
 MISSING_ID = 987_654_321  # an id no object has
 
@@ -139,6 +143,7 @@ class Objects:
     invitation_token: str
     link: ConnectLink
     link_token: str
+    api_key: ApiKey | None = None
 
 
 def objects_of(user, marker: str, organization: Organization | None = None) -> Objects:
@@ -215,6 +220,7 @@ def objects_of(user, marker: str, organization: Organization | None = None) -> O
         scopes=["profile", "invoice"],
         language="de",
     )
+    api_key, _raw_key = api_key_create(membership=owner, name=f"{marker} ERP", scope="write")
     return Objects(
         connection,
         job,
@@ -229,6 +235,7 @@ def objects_of(user, marker: str, organization: Organization | None = None) -> O
         token,
         link,
         link_token,
+        api_key=api_key,
     )
 
 
@@ -393,5 +400,6 @@ def _snapshot(objects: Objects) -> dict:
         ),
         "invitations": list(Invitation.objects.values()),
         "connect_links": list(ConnectLink.objects.values()),
+        "api_keys": list(ApiKey.objects.values()),
         "organizations": list(Organization.objects.values()),
     }

@@ -85,6 +85,8 @@ EXPECTED = {
     "organizations:mfa_required": ("any", "any"),
     "organizations:audit": ("settings", "settings"),
     "organizations:audit_csv": ("settings", "settings"),
+    "api_keys:list": ("settings", "settings"),
+    "api_keys:revoke": ("settings", "settings"),
 }
 
 
