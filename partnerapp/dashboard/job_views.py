@@ -33,6 +33,7 @@ JOBS_PER_PAGE = 25
 FAST, SLOW = 1, 5  # seconds between polls: while items move / when nothing changes
 REOPENABLE = {BatchJob.Status.QUEUED, BatchJob.Status.RUNNING, BatchJob.Status.PAUSED}
 REOPENABLE |= {BatchJob.Status.DONE}
+UNCONFIRMED_SHOWN = 20
 
 
 def _job(request: HttpRequest, pk: int) -> BatchJob:
@@ -58,15 +59,19 @@ def job_list(request: HttpRequest) -> HttpResponse:
     connection = _int(request.GET.get("connection"))
     connection = connection if connections.filter(pk=connection).exists() else 0
     selected = jobs.jobs_for(request.organization).defer(*selectors.JOB_BULK)
-    if status:
-        selected = selected.filter(status=status)
     if connection:
         selected = selected.filter(connection_id=connection)
+    # Drafts nobody confirmed are listed apart (unless asked for by status): they did
+    # nothing yet and must not read like finished work between the jobs that ran.
+    unconfirmed = selected.filter(status=BatchJob.Status.DRAFT, auto_start=False)
+    drafts = [] if status else list(unconfirmed[:UNCONFIRMED_SHOWN])
+    selected = selected.filter(status=status) if status else selected.exclude(pk__in=unconfirmed)
     page = Paginator(selected, JOBS_PER_PAGE).get_page(request.GET.get("page"))
-    counts = jobs.job_counts_many([job.pk for job in page])
+    counts = jobs.job_counts_many([job.pk for job in [*page, *drafts]])
     context = {
         "page": page,
         "rows": [(job, counts[job.pk]) for job in page],
+        "drafts": [(job, counts[job.pk]) for job in drafts],
         "status": status,
         "statuses": BatchJob.Status.choices,
         "connection": connection,

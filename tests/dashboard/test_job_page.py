@@ -285,6 +285,23 @@ def test_the_jobs_list_filters_by_status_and_account_and_shows_progress(client, 
     assert listed(status="nonsense")[1] == 2
 
 
+def test_drafts_nobody_confirmed_are_listed_apart_from_the_jobs_that_ran(client, partner):
+    connection = ConnectionFactory(user=partner)
+    ran = JobFactory(connection=connection, status=Job.DONE)
+    items(ran, Item.SENT, 2)
+    waiting = JobFactory(connection=connection, status=Job.DRAFT)
+    items(waiting, Item.PENDING, 5)
+    preparing = JobFactory(connection=connection, status=Job.DRAFT, auto_start=True)
+    client.force_login(partner)
+    html = client.get(reverse("dashboard:jobs")).content.decode()
+    apart, main = html.split('data-testid="unconfirmed-drafts"')[1].split("</details>", 1)
+    assert f"/jobs/{waiting.pk}/" in apart and "1 draft waits" in apart
+    assert f"/jobs/{ran.pk}/" in main and f"/jobs/{preparing.pk}/" in main  # starts by itself
+    assert f"/jobs/{waiting.pk}/" not in main
+    drafts = client.get(reverse("dashboard:jobs"), {"status": "draft"}).content.decode()
+    assert "unconfirmed-drafts" not in drafts and f"/jobs/{waiting.pk}/" in drafts
+
+
 def test_the_jobs_list_pages_and_keeps_the_filter(client, partner):
     connection = ConnectionFactory(user=partner)
     for _ in range(30):
