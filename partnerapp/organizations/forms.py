@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from partnerapp.organizations import mfa
@@ -41,7 +42,7 @@ class InviteForm(forms.Form):
 
     def __init__(self, *args, roles, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = roles
+        self.fields["role"].choices = [(value, capfirst(label)) for value, label in roles]
         self.fields["role"].initial = Membership.Role.OPERATOR
 
 
