@@ -13,6 +13,7 @@ import logging
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -106,6 +107,7 @@ def _strings(value) -> list[str] | dict:
     return [str(value)]
 
 
+@csrf_exempt  # a POST too gets the API's 404, not the site's CSRF page
 def not_found(request, *args, **kwargs) -> JsonResponse:
     """Any path under /api/v1/ that names nothing: a 404 in the API's shape, not a page."""
     body = error_body("not_found", _("No such endpoint."), request)

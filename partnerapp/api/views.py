@@ -7,14 +7,12 @@ Another organization's ids read exactly like missing ones (404).
 
 from __future__ import annotations
 
-import json
-
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, renderers
+from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -248,19 +246,10 @@ class JobControl(PartnerView):
         return Response({"changed": int(changed), "job": _job_data(job)})
 
 
-class CsvRenderer(renderers.BaseRenderer):
-    """Lets a client ask for text/csv; the view streams the file itself."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data if isinstance(data, bytes) else json.dumps(data).encode()
-
-
 class JobCsv(PartnerView):
-    renderer_classes = [renderers.JSONRenderer, CsvRenderer]
+    def perform_content_negotiation(self, request, force=False):
+        # The file is streamed as it is; whatever the Accept header, errors are JSON.
+        return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request, pk: int):

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_key_is_stored_as_its_hash_with_only_the_prefix_visible(firm):
-    _key, raw = api_key_create(membership=firm.owner, name="CRM", scope="read")
+    key, raw = api_key_create(membership=firm.owner, name="CRM", scope="read")
     stored = ApiKey.objects.get(pk=key.pk)
     assert raw.startswith(f"pa_live_{stored.prefix}_")
     assert stored.secret_hash == hashlib.sha256(raw.encode()).hexdigest()
