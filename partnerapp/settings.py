@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "partnerapp.connections",
     "partnerapp.jobs",
     "partnerapp.receivables",
+    "partnerapp.webhooks",
     "partnerapp.dashboard",
     "partnerapp.api",
     "partnerapp.sandbox",
@@ -282,6 +283,22 @@ ARCHIVE_KEEP_DAYS = envint("ARCHIVE_KEEP_DAYS", "7")
 INVITATION_DAYS = envint("INVITATION_DAYS", "7")
 CONNECT_LINK_DAYS = envint("CONNECT_LINK_DAYS", "14")
 
+# Webhooks: signed (Standard Webhooks), delivered by Celery. A failed delivery is tried
+# again after each of these delays in seconds (8 attempts over about a day), then given
+# up; an endpoint without a success for WEBHOOKS_DISABLE_AFTER_HOURS is switched off.
+WEBHOOKS_RETRY_DELAYS = [
+    int(delay) for delay in envlist("WEBHOOKS_RETRY_DELAYS", "60,300,1800,7200,18000,28800,36000")
+]
+WEBHOOKS_CONNECT_TIMEOUT = envfloat("WEBHOOKS_CONNECT_TIMEOUT", "5")
+WEBHOOKS_READ_TIMEOUT = envfloat("WEBHOOKS_READ_TIMEOUT", "10")
+WEBHOOKS_DISABLE_AFTER_HOURS = envint("WEBHOOKS_DISABLE_AFTER_HOURS", "72")
+# After a rotation the previous secret still signs (a second signature) this long.
+WEBHOOKS_SECRET_OVERLAP_HOURS = envint("WEBHOOKS_SECRET_OVERLAP_HOURS", "24")
+WEBHOOKS_SWEEP_INTERVAL = envfloat("WEBHOOKS_SWEEP_INTERVAL", "60")
+# Outbound deliveries refuse private, loopback, link-local and reserved addresses (a
+# webhook must not reach into our own network); tests allow them for a local receiver.
+WEBHOOKS_ALLOW_PRIVATE_URLS = envbool("WEBHOOKS_ALLOW_PRIVATE_URLS", "False")
+
 # The sandbox provider (mounted under /sandbox/ in this server).
 SANDBOX_ENABLED = envbool("SANDBOX_ENABLED", "False" if PRODUCTION else "True")
 SANDBOX_ACCESS_TOKEN_LIFETIME = envint("SANDBOX_ACCESS_TOKEN_LIFETIME", "43200")
@@ -339,6 +356,10 @@ CELERY_BEAT_SCHEDULE = {
     "connections-purge-request-log": {
         "task": "partnerapp.connections.tasks.purge_request_log",
         "schedule": 6 * 3600.0,
+    },
+    "webhooks-sweep": {
+        "task": "partnerapp.webhooks.tasks.sweep",
+        "schedule": WEBHOOKS_SWEEP_INTERVAL,
     },
     "organizations-audit-purge": {
         "task": "partnerapp.organizations.tasks.audit_purge",

@@ -20,6 +20,7 @@ urlpatterns = [
     path("connections/", include("partnerapp.connections.urls")),
     path("connect/", include("partnerapp.connections.link_urls")),  # a client's connect link
     path("organization/", include("partnerapp.organizations.urls")),
+    path("organization/webhooks/", include("partnerapp.webhooks.urls")),
     path("organization/api-keys/", include("partnerapp.api.key_urls")),
     path("api/v1/", include("partnerapp.api.urls")),  # the partner API, authenticated by keys
     path("accounts/", include("allauth.urls")),

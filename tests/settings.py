@@ -27,3 +27,5 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_RATE_LIMITS = False
 # The browser tests register security keys on http://localhost (live_server).
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+# The webhook tests' receiver listens on 127.0.0.1 (refused in production).
+WEBHOOKS_ALLOW_PRIVATE_URLS = True

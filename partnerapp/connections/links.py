@@ -215,6 +215,9 @@ def _store(
         ConnectLink.objects.filter(pk=link.pk).update(connection=connection)
         link.refresh_from_db()
         _record("complete", link, after={"connection": connection.pk, "account": owner_name(link)})
+        from partnerapp.webhooks import events  # lazily: webhooks imports connections
+
+        events.connect_link_completed(link)  # stored with the connection, sent after commit
     _notify_used(link)
     return consent.ConsentResult(connection=connection, created=created)
 

@@ -32,3 +32,6 @@ def needs_reauth_notify(connection: Connection) -> None:
         body=body,
         creator=connection.user,
     )
+    from partnerapp.webhooks import events  # lazily: webhooks imports connections
+
+    events.connection_needs_reauth(connection)

@@ -511,6 +511,10 @@ def connection_activate(
             last_refreshed_at=timezone.now(),
         )
     _record_activation(connection, user=user, created=created, previous=previous, own=own_client)
+    if previous == Connection.Status.NEEDS_REAUTH:
+        from partnerapp.webhooks import events  # lazily: webhooks imports connections
+
+        events.connection_recovered(connection)
     if own_client is None:
         client_refusal_clear(base_url)
     if previous != Connection.Status.ACTIVE or reconnect_id:

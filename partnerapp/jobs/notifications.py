@@ -26,9 +26,15 @@ def job_finished_notify(job: BatchJob, counts: dict[str, int]) -> None:
         "%(sent)d sent, %(failed)d failed, %(skipped)d skipped, %(uncertain)d to review."
     ) % {key: counts.get(key, 0) for key in ("sent", "failed", "skipped", "uncertain")}
     _send(job, "job_finished", _("Job finished: %(job)s") % {"job": job}, summary)
+    from partnerapp.webhooks import events  # lazily: webhooks imports jobs
+
+    events.job_finished(job, counts)
 
 
 def job_paused_notify(job: BatchJob) -> None:
     reason = job.get_pause_reason_display() or _("paused")
     body = f"{reason}. {job.error}".strip()
     _send(job, "job_paused", _("Job paused: %(job)s") % {"job": job}, body)
+    from partnerapp.webhooks import events  # lazily: webhooks imports jobs
+
+    events.job_paused(job)

@@ -48,7 +48,12 @@ def item_move(items: QuerySet[JobItem], *, source: str, target: str, **changes: 
     """Move the items of `items` that are in `source` to `target`; returns how many moved."""
     if target not in ITEM_TRANSITIONS[source]:
         raise InvalidTransition(f"item {source} → {target}")
-    return items.filter(state=source).update(state=target, **changes)
+    moved = items.filter(state=source).update(state=target, **changes)
+    if moved and target == Item.UNCERTAIN:
+        from partnerapp.webhooks import events  # lazily: webhooks imports jobs
+
+        events.items_uncertain(items.filter(state=Item.UNCERTAIN))  # one event per item
+    return moved
 
 
 # The claim as one statement: the first due pending item becomes "sending" and comes

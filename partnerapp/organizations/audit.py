@@ -83,6 +83,12 @@ ACTIONS = {
     "api_key.create": _("API key created"),
     "api_key.revoke": _("API key revoked"),
     "api.call": _("API call"),
+    "webhook.create": _("Webhook endpoint added"),
+    "webhook.update": _("Webhook endpoint changed"),
+    "webhook.rotate": _("Webhook secret rotated"),
+    "webhook.delete": _("Webhook endpoint deleted"),
+    "webhook.redeliver": _("Webhook event sent again"),
+    "webhook.disable": _("Webhook endpoint switched off after failures"),
 }
 
 _request: ContextVar[Any] = ContextVar("partnerapp_audit_request", default=None)

@@ -31,6 +31,7 @@ from partnerapp.organizations.current import personal_organization
 from partnerapp.organizations.models import Invitation, Membership, Organization
 from partnerapp.organizations.services import invitation_create
 from partnerapp.receivables.models import BankTransaction, BankUpload
+from partnerapp.webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from tests.factories import UserFactory
 from tests.jobs.factories import ConnectionFactory, JobFactory, JobItemFactory
 
@@ -67,6 +68,7 @@ KWARG_VALUES = {
     "invoice_id": lambda objects: 1,
     "token": lambda objects: objects.invitation_token,
     "link_token": lambda objects: objects.link_token,
+    "delivery_pk": lambda objects: objects.delivery.pk,
 }
 # … then a `pk` / `id` by the literal path segment in front of it ("jobs/<int:pk>/").
 SEGMENT_OBJECTS = {
@@ -80,6 +82,7 @@ SEGMENT_OBJECTS = {
     "members": lambda objects: objects.member.pk,
     "invitations": lambda objects: objects.invitation.pk,
     "links": lambda objects: objects.link.pk,
+    "webhooks": lambda objects: objects.endpoint.pk,
     "api-keys": lambda objects: objects.api_key.pk,
 }
 MISSING_ID = 987_654_321  # an id no object has
@@ -143,6 +146,8 @@ class Objects:
     invitation_token: str
     link: ConnectLink
     link_token: str
+    endpoint: WebhookEndpoint | None = None
+    delivery: WebhookDelivery | None = None
     api_key: ApiKey | None = None
 
 
@@ -221,6 +226,14 @@ def objects_of(user, marker: str, organization: Organization | None = None) -> O
         language="de",
     )
     api_key, _raw_key = api_key_create(membership=owner, name=f"{marker} ERP", scope="write")
+    endpoint = WebhookEndpoint.objects.create(
+        organization=organization,
+        url=f"https://{marker.lower()}.example.com/hooks",
+        events=["job.finished"],
+        description=f"{marker} webhook",
+    )
+    event = WebhookEvent.objects.create(organization=organization, type="job.finished")
+    delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, state="failed")
     return Objects(
         connection,
         job,
@@ -235,6 +248,8 @@ def objects_of(user, marker: str, organization: Organization | None = None) -> O
         token,
         link,
         link_token,
+        endpoint=endpoint,
+        delivery=delivery,
         api_key=api_key,
     )
 
@@ -381,6 +396,8 @@ def _traces(marker: str) -> list[str]:
         f"{marker.lower()}-invited@example.com",
         f"{marker} Client GmbH",
         f"{marker.lower()}-client@example.com",
+        f"{marker.lower()}.example.com/hooks",
+        f"{marker} webhook",
     ]
 
 
@@ -400,6 +417,8 @@ def _snapshot(objects: Objects) -> dict:
         ),
         "invitations": list(Invitation.objects.values()),
         "connect_links": list(ConnectLink.objects.values()),
+        "webhook_endpoints": list(WebhookEndpoint.objects.values()),
+        "webhook_deliveries": list(WebhookDelivery.objects.values()),
         "api_keys": list(ApiKey.objects.values()),
         "organizations": list(Organization.objects.values()),
     }

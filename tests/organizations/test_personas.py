@@ -85,6 +85,13 @@ EXPECTED = {
     "organizations:mfa_required": ("any", "any"),
     "organizations:audit": ("settings", "settings"),
     "organizations:audit_csv": ("settings", "settings"),
+    "webhooks:list": ("settings", "settings"),
+    "webhooks:endpoint": ("settings", "settings"),
+    "webhooks:rotate": ("settings", "settings"),
+    "webhooks:enable": ("settings", "settings"),
+    "webhooks:delete": ("settings", "settings"),
+    "webhooks:test": ("settings", "settings"),
+    "webhooks:redeliver": ("settings", "settings"),
     "api_keys:list": ("settings", "settings"),
     "api_keys:revoke": ("settings", "settings"),
 }

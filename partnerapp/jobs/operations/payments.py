@@ -199,3 +199,10 @@ class RecordPayments(Operation):
 
     def skip_reason(self, document, item, context, *, today) -> str:
         return ""  # matched and confirmed by a person; the provider refuses what no longer fits
+
+    def job_finished(self, job) -> None:
+        """The bank file's payments are recorded (or failed): integrators hear of it."""
+        from partnerapp.jobs.services import job_counts
+        from partnerapp.webhooks import events  # lazily: webhooks imports jobs
+
+        events.payment_import_finished(job, job_counts(job))

@@ -42,5 +42,9 @@ class Command(BaseCommand):
                     organization=organization_id,
                     after={"connections": count},
                 )
+            from partnerapp.webhooks.services import secrets_reencrypt  # webhooks imports us
+
+            secrets = secrets_reencrypt()
         total = sum(per_organization.values())
         self.stdout.write(f"re-encrypted the tokens of {total} connections")
+        self.stdout.write(f"re-encrypted {secrets} webhook signing secrets")
