@@ -1,5 +1,6 @@
 """/api/v1/: the partner API (authenticated by API keys), its OpenAPI and its docs."""
 
+from csp.decorators import csp_update
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
@@ -16,13 +17,15 @@ controls = [
 # The document and its docs are public: they describe the API, they show no data.
 public = {"authentication_classes": [], "permission_classes": [AllowAny], "throttle_classes": []}
 
+# Swagger UI (served by us from the sidecar, its script from a file: script-src stays
+# 'self') writes style attributes while it renders; only this page allows inline styles.
+docs = csp_update({"style-src": ["'unsafe-inline'"]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api:openapi", **public)
+)
+
 urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(**public), name="openapi"),
-    path(
-        "docs/",
-        SpectacularSwaggerSplitView.as_view(url_name="api:openapi", **public),
-        name="docs",
-    ),
+    path("docs/", docs, name="docs"),
     path("connections", views.ConnectionList.as_view(), name="connections"),
     path("connections/<int:pk>", views.ConnectionDetail.as_view(), name="connection"),
     path("connections/<int:pk>/health", views.ConnectionHealth.as_view(), name="health"),
