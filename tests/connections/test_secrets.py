@@ -79,6 +79,25 @@ def test_rotating_keys_reencrypts_an_own_accounts_client_secret_too(db, settings
     assert connection.own_client_secret == "client-s3cret"
 
 
+def test_rotating_keys_reencrypts_a_pending_connect_links_token_too(partner, settings):
+    from partnerapp.connections import links
+    from partnerapp.organizations.current import personal_organization
+
+    link, token = links.link_create(
+        user=partner,
+        organization_id=personal_organization(partner).pk,
+        client_name="Bäckerei Brunner GmbH",
+        scopes=["profile", "invoice"],
+        language="de",
+    )
+    new_key = Fernet.generate_key().decode()
+    settings.TOKEN_ENCRYPTION_KEYS = [new_key, *settings.TOKEN_ENCRYPTION_KEYS]
+    call_command("rotate_token_keys", stdout=sys.stderr)
+    settings.TOKEN_ENCRYPTION_KEYS = [new_key]  # the old key is gone
+    link.refresh_from_db()
+    assert link.token == token
+
+
 def test_a_wrong_key_cannot_read_tokens(connect, settings):
     connection = connect()
     settings.TOKEN_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]

@@ -1,5 +1,6 @@
-"""Re-encrypt every stored token and client secret under the first key of
-TOKEN_ENCRYPTION_KEYS; each organization's audit log records it (actor partnerapp).
+"""Re-encrypt every stored token, client secret, connect link and webhook signing secret
+under the first key of TOKEN_ENCRYPTION_KEYS; each organization's audit log records it
+(actor partnerapp).
 
 Rotation: put the new key first and keep the old ones after it, run this command,
 then drop the old keys.
@@ -11,7 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from partnerapp.connections import crypto
-from partnerapp.connections.models import Connection
+from partnerapp.connections.models import Connection, ConnectLink
 from partnerapp.organizations import audit
 
 # Everything crypto.encrypt wrote: both tokens and an own account's client secret.
@@ -42,9 +43,15 @@ class Command(BaseCommand):
                     organization=organization_id,
                     after={"connections": count},
                 )
+            links = 0
+            for link in ConnectLink.objects.select_for_update().only("pk", "token_ciphertext"):
+                link.token_ciphertext = crypto.reencrypt(link.token_ciphertext)
+                link.save(update_fields=["token_ciphertext"])
+                links += 1
             from partnerapp.webhooks.services import secrets_reencrypt  # webhooks imports us
 
             secrets = secrets_reencrypt()
         total = sum(per_organization.values())
         self.stdout.write(f"re-encrypted the tokens of {total} connections")
+        self.stdout.write(f"re-encrypted {links} connect links")
         self.stdout.write(f"re-encrypted {secrets} webhook signing secrets")
