@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from partnerapp.api import errors, views
+from partnerapp.api import errors, views, views_resources
 
 app_name = "api"
 
@@ -35,5 +35,32 @@ urlpatterns = [
     path("jobs/<int:pk>/items", views.JobItems.as_view(), name="job_items"),
     path("jobs/<int:pk>/csv", views.JobCsv.as_view(), name="job_csv"),
     *controls,
-    re_path(r"^.*$", errors.not_found),  # anything else: a 404 in the API's error shape
+    path(
+        "connections/<int:pk>/documents",
+        views_resources.DocumentList.as_view(),
+        name="documents",
+    ),
+    path(
+        "connections/<int:pk>/documents/<int:document_id>",
+        views_resources.DocumentDetail.as_view(),
+        name="document",
+    ),
+    path("connect-links", views_resources.ConnectLinkList.as_view(), name="connect_links"),
+    path(
+        "connect-links/<int:pk>", views_resources.ConnectLinkDetail.as_view(), name="connect_link"
+    ),
+    path("schedules", views_resources.ScheduleList.as_view(), name="schedules"),
+    path("schedules/<int:pk>", views_resources.ScheduleDetail.as_view(), name="schedule"),
+    path("payment-imports", views_resources.PaymentImportList.as_view(), name="payment_imports"),
+    path(
+        "payment-imports/<int:pk>",
+        views_resources.PaymentImportDetail.as_view(),
+        name="payment_import",
+    ),
+    path(
+        "payment-imports/<int:pk>/confirm",
+        views_resources.PaymentImportConfirm.as_view(),
+        name="payment_import_confirm",
+    ),
+    re_path(r"^", errors.not_found),  # anything else (even a newline): the API's 404
 ]

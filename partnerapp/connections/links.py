@@ -62,9 +62,12 @@ def link_create(
     language: str,
     client_email: str = "",
     message: str = "",
+    by_api: bool = False,
 ) -> tuple[ConnectLink, str]:
-    """A pending link and its token (the caller shows it; only hash and ciphertext stay)."""
-    permissions.require_member(user, organization_id, Perm.OPERATE)
+    """A pending link and its token (the caller shows it; only hash and ciphertext stay).
+    `by_api`: asked through the partner API (`user` None; the API checked its key)."""
+    if not by_api:
+        permissions.require_member(user, organization_id, Perm.OPERATE)
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     link = ConnectLink.objects.create(

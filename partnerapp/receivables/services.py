@@ -87,13 +87,17 @@ class MatchLater:
 # -- 1. receiving -----------------------------------------------------------------------------
 
 
-def upload_receive(*, user, connection: Connection, data: bytes, filename: str) -> BankUpload:
+def upload_receive(
+    *, user, connection: Connection, data: bytes, filename: str, by_api: bool = False
+) -> BankUpload:
     """Keep a bank file's credits as transactions; matching starts after commit.
 
     Raises JobInputError with a sentence a person can act on when the file is not a
     bank file partnerapp reads, holds no credit, or the connection cannot be used.
+    `by_api`: sent through the partner API (`user` None; the API checked its key).
     """
-    permissions.require_member(user, connection.organization_id, Perm.OPERATE)
+    if not by_api:
+        permissions.require_member(user, connection.organization_id, Perm.OPERATE)
     if not connection.is_usable:
         raise JobInputError(_("Reconnect this account before uploading a bank file."))
     if SCOPE not in connection.scope_list:
@@ -407,15 +411,18 @@ def _items_of(rows: list[BankTransaction]) -> dict[tuple[int, str], JobItem]:
 # -- 4. confirming ----------------------------------------------------------------------------
 
 
-def payments_confirm(*, upload: BankUpload, user, picks: dict[int, int]) -> BatchJob | None:
+def payments_confirm(
+    *, upload: BankUpload, user, picks: dict[int, int], by_api: bool = False
+) -> BatchJob | None:
     """Give the picked transactions (transaction id → invoice id) to one payment job.
 
     A pick must name one of the transaction's own candidates (the matched invoice, an
     ambiguous candidate, an invoice its text mentions): nothing else can be paid from
     here. Transactions someone else confirmed meanwhile are left out. Returns the job,
-    or None when nothing was left to record.
+    or None when nothing was left to record. `by_api`: as for `upload_receive`.
     """
-    permissions.require_member(user, upload.organization_id, Perm.OPERATE)
+    if not by_api:
+        permissions.require_member(user, upload.organization_id, Perm.OPERATE)
     if upload.state != Upload.READY:
         raise JobInputError(_("The bank file is not matched yet."))
     if not picks:
@@ -451,6 +458,7 @@ def payments_confirm(*, upload: BankUpload, user, picks: dict[int, int]) -> Batc
             selection_spec={"bank_upload": upload.pk},
             parameters={"payments": payments},
             auto_start=True,
+            by_api=by_api,
         )
         now = timezone.now()
         for tx, invoice, amount in chosen:

@@ -127,3 +127,9 @@ def test_the_openapi_document_and_its_docs_need_no_key(client):
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200
     assert "cdn" not in docs.content.decode().lower()
+
+
+def test_a_path_with_a_newline_still_gets_the_json_404(api):
+    answer = api.get("/api/v1/jobs/%0A/csv")
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "not_found"
