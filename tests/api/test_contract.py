@@ -53,6 +53,6 @@ def key_session(live_server, transactional_db, settings):
 
 
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=5, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_every_answer_conforms_to_the_served_document(case, key_session, live_server):
     case.call_and_validate(base_url=live_server.url, session=key_session, timeout=30, checks=CHECKS)
