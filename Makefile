@@ -49,6 +49,7 @@ clean:
 ## (use DATABASE_URL / CELERY_BROKER_URL for PostgreSQL and Redis; machines are noisy)
 bench: install-dev
 	$(BIN)/python tests/benchmarks/bench_jobs.py
+	$(BIN)/python tests/benchmarks/bench_recovery.py
 	$(BIN)/python tests/benchmarks/bench_sandbox_throughput.py
 	$(BIN)/python tests/benchmarks/bench_seeding.py
 	$(BIN)/python tests/benchmarks/bench_pages.py

@@ -274,6 +274,14 @@ JOB_CONCURRENCY_PER_CONNECTION = envint("JOB_CONCURRENCY_PER_CONNECTION", "4")
 JOB_SLICE_SECONDS = envfloat("JOB_SLICE_SECONDS", "5")
 JOB_STALE_SENDING_SECONDS = envint("JOB_STALE_SENDING_SECONDS", "120")
 JOB_SWEEP_INTERVAL = envfloat("JOB_SWEEP_INTERVAL", "60")
+# A slice renews its work slot's lease this often; a lease not renewed runs out after
+# JOB_SLOT_LEASE_SECONDS, so a killed worker's slot is free again within seconds.
+JOB_SLOT_RENEW_SECONDS = envfloat("JOB_SLOT_RENEW_SECONDS", "3")
+JOB_SLOT_LEASE_SECONDS = envfloat("JOB_SLOT_LEASE_SECONDS", str(3 * JOB_SLOT_RENEW_SECONDS))
+# A running job silent this long (no slice, no chain due back) lost its chains; looked
+# for every JOB_STALLED_CHECK_INTERVAL. Together: a killed worker's job moves in < 30 s.
+JOB_STALLED_SECONDS = envfloat("JOB_STALLED_SECONDS", "15")
+JOB_STALLED_CHECK_INTERVAL = envfloat("JOB_STALLED_CHECK_INTERVAL", "5")
 JOB_SECONDS_PER_CALL = envfloat("JOB_SECONDS_PER_CALL", "0.3")  # for ETAs only
 SMARTBUSINESS_RATE_LIMIT_PERIOD = envint("SMARTBUSINESS_RATE_LIMIT_PERIOD", "3600")  # for ETAs
 # PDF archives (ZIPs under VAR_DIR/archives/, which web and workers must share): offered
@@ -347,6 +355,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "partnerapp.jobs.tasks.sweep", "schedule": JOB_SWEEP_INTERVAL},
+    "jobs-restart-stalled": {
+        "task": "partnerapp.jobs.tasks.restart_stalled",
+        "schedule": JOB_STALLED_CHECK_INTERVAL,
+    },
     "jobs-schedules": {"task": "partnerapp.jobs.tasks.schedules_tick", "schedule": 30.0},
     "jobs-archives": {"task": "partnerapp.jobs.tasks.archives_tend", "schedule": 600.0},
     "connections-refresh-idle": {

@@ -17,6 +17,12 @@ never repeated.
 Work happens in slices of JOB_SLICE_SECONDS: a slice holds one of the account's
 work slots, then re-enqueues itself behind every other job's slices, so a huge
 job of one account never starves a small job of another.
+
+A job's chains show they are alive on `BatchJob.heartbeat_at`: a working slice
+writes it (and its slot lease renews it, `slots.py`); a chain that waits (a busy
+slot, a rate-limit reset, a backed-off item) writes when it is due back. A job
+silent for JOB_STALLED_SECONDS past that has lost its chains (their worker died)
+and the sweeper starts one new chain — one per stall, however often it sweeps.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -63,7 +69,6 @@ Job = BatchJob.Status
 CONNECT_RETRY_DELAYS = (5, 15, 60)  # seconds; then the item fails
 SEND_MAX_PACING_WAIT = 2.0  # longer waits end the slice and come back at the reset
 RECONCILE_MAX_PACING_WAIT = 120.0  # a verdict on an unclear send is worth waiting for
-SLOT_BUSY_DELAY = 1.0  # all of the account's slots are taken: look again in a second
 REFUSED_TOKEN_DELAY = 5.0  # even a freshly refreshed token was refused: try again soon
 # Pause and cancel must take effect within 2 s; looking twice a second (one UPDATE that
 # is also the heartbeat) is enough and spares a query per item on fast providers.
@@ -79,9 +84,23 @@ class SliceOutcome:
 STOP = SliceOutcome(more=False)
 
 
-def job_work(*, job_id: int, seconds: float) -> SliceOutcome:
-    """Act on items of one job for up to `seconds`, holding one of the account's slots."""
+def job_work(*, job_id: int, seconds: float, restart_mark: str = "") -> SliceOutcome:
+    """Act on items of one job for up to `seconds`, holding one of the account's slots.
+
+    `restart_mark` is set on the first slice of a chain the sweeper started
+    (`sweep_stalled_jobs`): when another chain of the job showed life since, the job
+    was only slow, not stalled, and this chain ends at once rather than add to them.
+    """
     job = BatchJob.objects.select_related("connection", "user").get(pk=job_id)
+    if restart_mark and job.heartbeat_at != datetime.fromisoformat(restart_mark):
+        return STOP
+    outcome = _slice(job, seconds=seconds)
+    if outcome.more:
+        _due_back(job, delay=outcome.delay)
+    return outcome
+
+
+def _slice(job: BatchJob, *, seconds: float) -> SliceOutcome:
     if job.status == Job.QUEUED:
         states.job_move(
             job,
@@ -92,18 +111,32 @@ def job_work(*, job_id: int, seconds: float) -> SliceOutcome:
     if job.status != Job.RUNNING:
         return STOP
     holder = uuid.uuid4().hex
-    lease = seconds + 2 * settings.SMARTBUSINESS_READ_TIMEOUT + RECONCILE_MAX_PACING_WAIT
-    if not slots.slot_take(job.connection_id, holder=holder, seconds=lease):
-        return SliceOutcome(more=True, delay=SLOT_BUSY_DELAY)
+    lease = slots.SlotLease.take(job_id=job.pk, connection_id=job.connection_id, holder=holder)
+    if lease is None:
+        # Every slot is busy; a holder gives its slot back when its slice ends, so one
+        # look per slice length (a single scheduled task per wait), not a poll.
+        return SliceOutcome(more=True, delay=settings.JOB_SLICE_SECONDS)
     try:
-        return _work(job, deadline=time.monotonic() + seconds)
+        return _work(job, deadline=time.monotonic() + seconds, lease=lease)
     finally:
-        slots.slot_release(job.connection_id, holder=holder)
+        lease.release()
 
 
-def _work(job: BatchJob, *, deadline: float) -> SliceOutcome:
+def _due_back(job: BatchJob, *, delay: float) -> None:
+    """The chain waits `delay` seconds: say when it is due back, so that the sweeper
+    does not take a long wait (a rate-limit reset) for a dead chain."""
+    if delay > 0:
+        due = timezone.now() + timedelta(seconds=delay)
+        BatchJob.objects.filter(pk=job.pk, status__in=[Job.QUEUED, Job.RUNNING]).update(
+            heartbeat_at=due
+        )
+
+
+def _work(job: BatchJob, *, deadline: float, lease: slots.SlotLease) -> SliceOutcome:
     checked = 0.0
     while time.monotonic() < deadline:
+        if lease.lost.is_set():  # the slot went to another slice: come back for another
+            return SliceOutcome(more=True)
         if time.monotonic() - checked >= STATUS_CHECK_INTERVAL:
             still_running = BatchJob.objects.filter(pk=job.pk, status=Job.RUNNING)
             if not still_running.update(heartbeat_at=timezone.now()):
@@ -401,10 +434,21 @@ def sweep_stale_sending(*, older_than: int | None = None) -> int:
     return count
 
 
-def sweep_stalled_jobs(*, older_than: int | None = None) -> list[int]:
-    """Jobs whose work chains all died (no heartbeat for a while): the ids to start again."""
-    age = settings.JOB_STALE_SENDING_SECONDS if older_than is None else older_than
+def sweep_stalled_jobs(*, older_than: float | None = None) -> dict[int, str]:
+    """Jobs whose work chains all died (silent for JOB_STALLED_SECONDS): {id: restart mark}.
+
+    Each is claimed by one conditional UPDATE that writes the mark as its heartbeat, so
+    a concurrent sweeper, and every sweep of the next JOB_STALLED_SECONDS, finds it
+    alive: one new chain per stall. The new chain's first slice gets the mark
+    (`job_work`) and steps aside if another chain wrote the heartbeat meanwhile.
+    """
+    age = settings.JOB_STALLED_SECONDS if older_than is None else older_than
     cutoff = timezone.now() - timedelta(seconds=age)
     quiet = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
     stalled = BatchJob.objects.filter(quiet, status__in=[Job.QUEUED, Job.RUNNING])
-    return list(stalled.values_list("pk", flat=True))
+    claimed = {}
+    for job_id in stalled.values_list("pk", flat=True):
+        mark = timezone.now()
+        if BatchJob.objects.filter(quiet, pk=job_id).update(heartbeat_at=mark):
+            claimed[job_id] = mark.isoformat()
+    return claimed

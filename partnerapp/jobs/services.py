@@ -299,6 +299,8 @@ def _queue(job: BatchJob) -> bool:
 
 def job_kick(*, job: BatchJob) -> None:
     """Enqueue as many work chains as the connection may run at once."""
+    # Enqueued chains are alive: the stalled-job sweeper leaves the job alone meanwhile.
+    BatchJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
     pending = job.items.filter(state=Item.PENDING).count()
     chains = max(1, min(settings.JOB_CONCURRENCY_PER_CONNECTION, pending))
     for _chain in range(chains):

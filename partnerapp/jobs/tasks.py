@@ -8,7 +8,6 @@ from celery import shared_task
 from django.conf import settings
 
 from partnerapp.jobs import archives, engine, schedules, services
-from partnerapp.jobs.models import BatchJob
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -19,21 +18,32 @@ def job_prepare(job_id: int) -> None:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def job_run(job_id: int) -> None:
-    """One slice of work; the chain re-enqueues itself so other jobs get turns too."""
-    outcome = engine.job_work(job_id=job_id, seconds=settings.JOB_SLICE_SECONDS)
+def job_run(job_id: int, restart_mark: str = "") -> None:
+    """One slice of work; the chain re-enqueues itself so other jobs get turns too.
+
+    Exactly one task per slice or wait: a chain that must wait is enqueued once, with
+    the wait as its countdown.
+    """
+    outcome = engine.job_work(
+        job_id=job_id, seconds=settings.JOB_SLICE_SECONDS, restart_mark=restart_mark
+    )
     if outcome.more:
         job_run.apply_async((job_id,), countdown=outcome.delay)
 
 
 @shared_task
 def sweep() -> None:
-    """Periodic (celery beat): reconcile stuck items, restart stalled jobs and preparations."""
+    """Periodic (celery beat): reconcile stuck items, restart stuck preparations."""
     engine.sweep_stale_sending()
-    for job_id in engine.sweep_stalled_jobs():
-        services.job_kick(job=BatchJob.objects.get(pk=job_id))
     for job_id in services.jobs_awaiting_preparation():
         job_prepare.delay(job_id)
+
+
+@shared_task
+def restart_stalled() -> None:
+    """Periodic (celery beat, every JOB_STALLED_CHECK_INTERVAL): one chain per stalled job."""
+    for job_id, mark in engine.sweep_stalled_jobs().items():
+        job_run.delay(job_id, restart_mark=mark)
 
 
 @shared_task

@@ -76,4 +76,4 @@ def test_uncertain_items_are_resent_only_after_confirmation(connect, sandbox, pa
 def test_a_stalled_job_is_found_by_the_sweeper(connect, sandbox, partner):
     job = stuck_job(partner, connect(), sandbox.drafts_with_email(1))
     BatchJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    assert engine.sweep_stalled_jobs() == [job.pk]
+    assert list(engine.sweep_stalled_jobs()) == [job.pk]
