@@ -463,6 +463,12 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobStatusEnum": "partnerapp.jobs.models.BatchJob.Status",
         "ConnectionStatusEnum": "partnerapp.connections.models.Connection.Status",
+        "JobItemStateEnum": "partnerapp.jobs.models.JobItem.State",
+        "LanguageEnum": "django.conf.settings.LANGUAGES",
+        "PaymentImportStateEnum": "partnerapp.receivables.models.BankUpload.State",
+        "EntryStateEnum": "partnerapp.receivables.models.BankTransaction.State",
+        "ScheduleActionEnum": "partnerapp.api.serializers_resources.SCHEDULE_ACTIONS",
+        "JobActionEnum": "partnerapp.jobs.operations.OPERATION_CHOICES",
     },
 }
 

@@ -93,7 +93,7 @@ class SelectionSerializer(serializers.Serializer):
 
 class JobCreateSerializer(serializers.Serializer):
     connection = serializers.IntegerField()
-    action = serializers.ChoiceField(choices=sorted(OPERATIONS))
+    action = serializers.ChoiceField(choices=list(OPERATIONS))  # as BatchJob.action
     selection = SelectionSerializer(required=False, default=dict)
     parameters = serializers.DictField(required=False, default=dict)
     auto_start = serializers.BooleanField(

@@ -18,6 +18,8 @@ from partnerapp.receivables.models import BankTransaction, BankUpload
 from partnerapp.smartbusiness.client import MAX_PAGE_SIZE
 from partnerapp.smartbusiness.vocabulary import DOCUMENT_STATUSES
 
+# A schedule runs the operations a person runs over a selection (not payments from a file).
+SCHEDULE_ACTIONS = [key for key, _label in operation_choices()]
 LINK_SCOPES = [value for value, _label in SCOPE_CHOICES]  # as the site's connect form
 
 
@@ -105,7 +107,7 @@ class ScheduleInputSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=200)
     connection = serializers.IntegerField()
-    action = serializers.ChoiceField(choices=[key for key, _label in operation_choices()])
+    action = serializers.ChoiceField(choices=SCHEDULE_ACTIONS)
     cron = serializers.CharField(max_length=100)
     time_zone = serializers.CharField(max_length=64, default="Europe/Zurich")
     selection = serializers.DictField(

@@ -10,12 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from standardwebhooks.webhooks import Webhook
+from django.utils import timezone
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from partnerapp.api.keys import api_key_create
 from partnerapp.jobs.models import BatchJob
 from partnerapp.organizations.models import AuditEvent, Membership
 from partnerapp.sandbox.models import Invoice
+from partnerapp.webhooks.delivery import event_body, signature_headers
+from partnerapp.webhooks.models import WebhookEvent
+from partnerapp.webhooks.services import secret_generate
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "api_client.py"
 
@@ -52,23 +56,19 @@ def test_the_example_client_creates_a_job_and_polls_it_to_done(connect, partner,
     assert AuditEvent.objects.filter(action="job.create", actor_label=f"pa_live_{_key.prefix}")
 
 
-def test_the_example_verifies_a_signed_webhook_and_refuses_a_forged_one():
+def test_the_example_verifies_partnerapps_signature_and_refuses_a_forged_one():
     sys.path.insert(0, str(EXAMPLE.parent))
     try:
         import api_client
     finally:
         sys.path.remove(str(EXAMPLE.parent))
-    secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    body = json.dumps({"type": "job.finished", "data": {"id": 7}}).encode()
-    from datetime import UTC, datetime
-
-    now = datetime.now(tz=UTC)
-    signature = Webhook(secret).sign("msg_1", now, body.decode())
-    headers = {
-        "webhook-id": "msg_1",
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": signature,
-    }
-    assert api_client.verify_webhook(secret, headers, body)["type"] == "job.finished"
-    with pytest.raises(Exception, match="signature"):
-        api_client.verify_webhook(secret, headers, body.replace(b"7", b"8"))
+    event = WebhookEvent(type="job.finished", payload={"job": {"id": 7, "status": "done"}})
+    body = event_body(event)
+    old, new = secret_generate(), secret_generate()
+    headers = signature_headers(event, body, [old, new], timezone.now())  # mid-rotation
+    for secret in (old, new):
+        assert api_client.verify_webhook(secret, headers, body)["type"] == "job.finished"
+    with pytest.raises(WebhookVerificationError):
+        api_client.verify_webhook(new, headers, body.replace(b'"done"', b'"fine"'))
+    with pytest.raises(WebhookVerificationError):
+        api_client.verify_webhook(secret_generate(), headers, body)
