@@ -196,7 +196,8 @@ def start_worker(concurrency: int, log: Path) -> subprocess.Popen:
         "-Q",
         os.environ["CELERY_TASK_DEFAULT_QUEUE"],
     ]
-    return start(command, log, b"ready", DEBUG="false")  # as in production: no query log
+    # "ready." is celery's own line (a startup error may also say "ready"); no query log
+    return start(command, log, b"ready.", DEBUG="false")
 
 
 def cpu_seconds(pid: int) -> float:
