@@ -55,7 +55,7 @@ def test_statuses_show_as_words_in_coloured_badges(client, connect, partner, san
     with open(stylesheet, encoding="utf-8") as file:
         css = file.read()
     for code in ("DR", "S", "P", "PP", "R1", "R2", "R3", "DC", "C"):
-        assert f'.badge[data-status="{code}"]' in css
+        assert f':is(.badge, .chip)[data-status="{code}"]' in css  # table badge and phone chip
 
 
 def test_the_favicon_is_linked_and_served(client, db):
