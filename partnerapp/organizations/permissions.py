@@ -120,7 +120,7 @@ def member_required(perm: Perm = Perm.VIEW, *, post: Perm | None = None, mfa_exe
                 # an object of another organization that asks for two-factor sign-in
                 return mfa.setup_redirect(request)
 
-        wrapper.member_perm = perm  # read by the every-URL test
+        wrapper.member_perm = perm  # for a reader of the URL map (tests keep their own table)
         wrapper.member_post_perm = post or perm
         return wrapper
 
