@@ -50,6 +50,8 @@ class BatchJob(models.Model):
     selection = models.JSONField(default=dict)
     # The action's arguments, e.g. {"subject", "body", "receipt", "sender", "resend"}.
     parameters = models.JSONField(default=dict)
+    # What people call it; empty: the name is made from the action, selection and count.
+    name = models.CharField(max_length=200, blank=True)
     auto_start = models.BooleanField(default=False)  # False: wait for the preview's confirm
     schedule_run = models.OneToOneField(
         "ScheduleRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="job"
@@ -111,6 +113,10 @@ class JobItem(models.Model):
     not_before = models.DateTimeField(null=True, blank=True)  # backoff after a transient error
     request_id = models.CharField(max_length=64, blank=True)  # provider's X-Request-Id
     outcome = models.TextField(blank=True)  # a sentence for people: why skipped/failed/uncertain
+    # The same as a code and its parameters (jobs/outcomes.py), rendered in the reader's
+    # language; rows written before the codes existed have only the sentence.
+    outcome_code = models.CharField(max_length=60, blank=True)
+    outcome_params = models.JSONField(default=dict, blank=True)
     error_status = models.PositiveIntegerField(null=True, blank=True)
     error_detail = models.JSONField(default=dict, blank=True)  # code, message, meta incl. errors
     claimed_at = models.DateTimeField(null=True, blank=True)
