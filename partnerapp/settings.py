@@ -510,7 +510,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # One line per request: RequestIdMiddleware writes it (with the request id and the
+        # time taken). Django's own lines for the same request — runserver's access line and
+        # django.request's "Not Found: …" — would repeat it; their errors (5xx with the
+        # traceback) still come through.
+        "django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.request": {"level": "ERROR"},
         "requests_oauthlib": {"level": "WARNING"},
         "oauthlib": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},

@@ -112,6 +112,16 @@ def test_every_request_gets_an_id_in_its_response_and_its_log_lines(client, db, 
     assert "customer-search" not in json_log.path.read_text()
 
 
+def test_a_request_is_logged_once_also_when_it_is_refused(client, db, json_log):
+    """Our access line is the one line per request: Django's "Not Found: …" and runserver's
+    own access line would say the same again."""
+    missing = client.get("/no-such-page/")
+    assert missing.status_code == 404
+    lines = [line for line in json_log() if "/no-such-page/" in json.dumps(line)]
+    assert [line["logger"] for line in lines] == ["partnerapp.request"]
+    assert lines[0]["status"] == 404
+
+
 def test_a_proxy_request_id_is_kept_only_when_trusted(client, db, settings):
     sent = "proxy-id-1234abcd"
     assert client.get("/", headers={"X-Request-Id": sent})["X-Request-Id"] != sent

@@ -51,7 +51,7 @@ class Server:
     def start(self) -> None:
         command = [
             sys.executable, "-m", "gunicorn", "partnerapp.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
+            "--bind", f"127.0.0.1:{self.port}", "--workers", "1", "--no-control-socket",
         ]  # fmt: skip
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(

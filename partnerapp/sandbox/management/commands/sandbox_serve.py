@@ -38,6 +38,9 @@ class Command(BaseCommand):
             f"--threads={threads}",
             # Longer than any held "lost" response, so the fault is the client's timeout.
             "--timeout=120",
+            # Each instance on its own: two sandboxes (a demo and a benchmark, say) would
+            # otherwise share ~/.gunicorn/gunicorn.ctl and one would steer the other.
+            "--no-control-socket",
             "--access-logfile=-" if options["verbosity"] > 1 else "--access-logfile=/dev/null",
         ]
         # A connection per thread kept open: opening one per request halves throughput.
