@@ -117,6 +117,8 @@ class JobItemSerializer(serializers.ModelSerializer):
             "state",
             "attempts",
             "outcome",
+            "outcome_code",
+            "outcome_params",
             "error_status",
             "request_id",
             "finished_at",

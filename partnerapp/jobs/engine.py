@@ -37,7 +37,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import (
@@ -46,11 +45,10 @@ from partnerapp.connections.services import (
     ConnectionUnusable,
     connection_call,
 )
-from partnerapp.jobs import ledger, notifications, slots, states
+from partnerapp.jobs import ledger, notifications, outcomes, slots, states
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.operations import Context
 from partnerapp.smartbusiness.client import ActionResult
-from partnerapp.smartbusiness.describe import describe
 from partnerapp.smartbusiness.errors import (
     ApiError,
     ConnectFailed,
@@ -201,7 +199,7 @@ def item_perform(job: BatchJob, item: JobItem) -> SliceOutcome | None:
             return result  # the item was released, failed or reconciled
         if item.step == len(steps) - 1:
             done = _step_record(job, item, request_id=result.request_id, proven=False)
-            _finish(item, Item.SENT, outcome="", request_id=result.request_id, **done)
+            _finish(item, Item.SENT, outcome=None, request_id=result.request_id, **done)
             return None
         if not _step_done(job, item, request_id=result.request_id, proven=False):
             return None  # someone else moved the item (a sweeper): it is theirs now
@@ -215,22 +213,21 @@ def _step_perform(job: BatchJob, item: JobItem, context: Context):
     try:
         return connection_call(job.connection, lambda api: step.perform(api, item, context), call)
     except ConnectionUnusable as exc:
-        _release(item, outcome=str(exc))
+        _release(item, outcome=outcomes.outcome("connection_unusable"))
         job_pause_for_reauth(job, reason=str(exc))
         return STOP
-    except ClientCredentialsRefused as exc:  # the operator's problem: wait, lose nothing
+    except ClientCredentialsRefused:  # the operator's problem: wait, lose nothing
         retry = ClientCredentialsRefused.RETRY_AFTER
-        _release(item, outcome=str(exc), delay=retry)
+        _release(item, outcome=outcomes.outcome("client_refused"), delay=retry)
         return SliceOutcome(more=True, delay=retry)
     except Unauthorized:  # refused before it acted, even with a fresh token: not an attempt
-        outcome = _("The provider refused the access token; trying again shortly.")
-        _release(item, outcome=outcome, delay=REFUSED_TOKEN_DELAY)
+        _release(item, outcome=outcomes.outcome("token_refused"), delay=REFUSED_TOKEN_DELAY)
         return None
     except PacingWait as exc:
-        _release(item, outcome=_("Waiting for the provider's rate limit to reset."))
+        _release(item, outcome=outcomes.outcome("pacing_wait"))
         return SliceOutcome(more=True, delay=exc.retry_after)
     except TooManyRequests as exc:
-        _release(item, outcome=_("Rate limit reached; waiting for the provider's reset."))
+        _release(item, outcome=outcomes.outcome("rate_limited"))
         return SliceOutcome(more=True, delay=exc.retry_after)
     except ConnectFailed as exc:
         _retry_later_or_fail(item, exc, job)
@@ -242,7 +239,7 @@ def _step_perform(job: BatchJob, item: JobItem, context: Context):
             item_reconcile(job, item, cause=exc)
         return None
     except (ApiError, SmartBusinessError) as exc:
-        _finish(item, Item.FAILED, outcome=_failure_sentence(exc, job, item), error=exc)
+        _finish(item, Item.FAILED, outcome=_failure(exc, job, item), error=exc, job=job)
         return None
 
 
@@ -273,15 +270,15 @@ def _step_record(job: BatchJob, item: JobItem, *, request_id: str, proven: bool)
     return {"step": item.step + 1, "step_log": [*item.step_log, entry]}
 
 
-def _release(item: JobItem, *, outcome: str, delay: float = 0) -> None:
+def _release(item: JobItem, *, outcome: outcomes.Outcome, delay: float = 0) -> None:
     """Back to pending: the provider provably did not act, so this was no attempt."""
     not_before = timezone.now() + timedelta(seconds=delay) if delay else None
     _unclaim(
         item,
         target=Item.PENDING,
         attempts=F("attempts") - 1,
-        outcome=outcome,
         not_before=not_before,
+        **outcome.fields(),
     )
 
 
@@ -301,23 +298,20 @@ def _retry_later_or_fail(item: JobItem, exc: SmartBusinessError | None, job: Bat
     call that never reached the provider (ConnectFailed), and for an idempotent step
     whose answer was unclear (a 5xx, a lost answer, a worker that died: `exc` None)."""
     if item.attempts > len(CONNECT_RETRY_DELAYS):
-        outcome = _failure_sentence(exc, job, item) if exc else _("The worker stopped.")
-        _finish(item, Item.FAILED, outcome=outcome, error=exc)
+        outcome = _failure(exc, job, item) if exc else outcomes.outcome("worker_stopped")
+        _finish(item, Item.FAILED, outcome=outcome, error=exc, job=job)
         return
     delay = CONNECT_RETRY_DELAYS[item.attempts - 1]
     if isinstance(exc, ConnectFailed):
-        outcome = _("Provider unreachable; trying again in %(s)d s.") % {"s": delay}
+        outcome = outcomes.outcome("unreachable_retry", s=delay)
     else:
-        reason = describe(exc) if exc else _("the worker stopped")
-        outcome = _("Unclear answer (%(reason)s); trying again in %(s)d s.") % {
-            "reason": reason,
-            "s": delay,
-        }
+        reason = outcomes.worker_stopped_reason(exc).nested()
+        outcome = outcomes.outcome("unclear_retry", reason=reason, s=delay)
     _unclaim(
         item,
         target=Item.PENDING,
         not_before=timezone.now() + timedelta(seconds=delay),
-        outcome=outcome,
+        **outcome.fields(),
     )
 
 
@@ -325,13 +319,16 @@ def _finish(
     item: JobItem,
     state: str,
     *,
-    outcome: str,
+    outcome: outcomes.Outcome | None,
     error=None,
     request_id: str = "",
     source: str = Item.SENDING,
+    job: BatchJob | None = None,
     **done,
 ) -> None:
-    changes = {"outcome": outcome, "finished_at": timezone.now(), **done}
+    """Record the item's end (from `source`); `job` names the steps in the English sentence."""
+    said = outcome.fields(job=job) if outcome is not None else outcomes.NONE
+    changes = {**said, "finished_at": timezone.now(), **done}
     if error is not None:
         changes.update(
             error_status=error.status, error_detail=error.detail(), request_id=error.request_id
@@ -350,7 +347,8 @@ def item_reconcile(job: BatchJob, item: JobItem, *, cause: Exception | None) -> 
     step, else back to `pending` at the next step. Not proven: `uncertain` at this step,
     or for an idempotent step (a read) `pending` to do it again (failed after the last
     try). Returns the item's new state."""
-    reason = describe(cause) if isinstance(cause, SmartBusinessError) else _("the worker stopped")
+    error = cause if isinstance(cause, SmartBusinessError) else None
+    reason = outcomes.worker_stopped_reason(error).nested()
     context = Context(job.operation, job.parameters)
     step = job.operation.steps[item.step]
     call = CallContext(job_id=job.pk, job_item_id=item.pk, max_wait=RECONCILE_MAX_PACING_WAIT)
@@ -361,52 +359,41 @@ def item_reconcile(job: BatchJob, item: JobItem, *, cause: Exception | None) -> 
     except (SmartBusinessError, ConnectionUnusable, PacingWait) as exc:
         logger.info("item %s: could not reconcile: %s", item.pk, exc)
         proven = False
-    error = cause if isinstance(cause, SmartBusinessError) else None
     last = item.step == len(job.operation.steps) - 1
     if proven and not last:
         if _step_done(job, item, request_id="", proven=True):
-            _unclaim(item, target=Item.PENDING, outcome="", not_before=None)
+            _unclaim(item, target=Item.PENDING, not_before=None, **outcomes.NONE)
         return Item.PENDING
     if proven:
-        outcome = _("Confirmed done after an unclear answer (%(reason)s).") % {"reason": reason}
+        outcome = outcomes.outcome("confirmed_after_unclear", reason=reason)
         done = _step_record(job, item, request_id="", proven=True)
-        _finish(item, Item.SENT, outcome=outcome, error=error, **done)
+        _finish(item, Item.SENT, outcome=outcome, error=error, job=job, **done)
         return Item.SENT
     if step.idempotent:
         _retry_later_or_fail(item, error, job)
         return Item.FAILED if item.attempts > len(CONNECT_RETRY_DELAYS) else Item.PENDING
-    _finish(item, Item.UNCERTAIN, outcome=_uncertain_sentence(job, item, reason), error=error)
+    _finish(item, Item.UNCERTAIN, outcome=_uncertain(job, item, reason), error=error, job=job)
     return Item.UNCERTAIN
 
 
-def _uncertain_sentence(job: BatchJob, item: JobItem, reason: str) -> str:
-    if len(job.operation.steps) == 1:
-        return _(
-            "Unclear whether it was done (%(reason)s); not repeated automatically. Review it."
-        ) % {"reason": reason}
-    return _(
-        "Step %(n)d of %(of)d (%(step)s): unclear whether it was done (%(reason)s); "
-        "not repeated automatically. Review it."
-    ) % {
-        "n": item.step + 1,
-        "of": len(job.operation.steps),
-        "step": job.operation.step_label(item.step),
-        "reason": reason,
-    }
+def _uncertain(job: BatchJob, item: JobItem, reason: dict) -> outcomes.Outcome:
+    steps = len(job.operation.steps)
+    if steps == 1:
+        return outcomes.outcome("uncertain", reason=reason)
+    return outcomes.outcome(
+        "uncertain_step", n=item.step + 1, of=steps, step=item.step, reason=reason
+    )
 
 
-def _failure_sentence(exc: SmartBusinessError, job: BatchJob, item: JobItem) -> str:
-    """The refusal as a sentence; a bare 403 for an action whose scope the connection was
+def _failure(exc: SmartBusinessError, job: BatchJob, item: JobItem) -> outcomes.Outcome:
+    """The refusal as an outcome; a bare 403 for an action whose scope the connection was
     never granted means that scope is missing."""
     needed = job.operation.required_scope
     missing = needed not in job.connection.scope_list
     bare_forbidden = isinstance(exc, Forbidden) and not exc.meta and missing
     about_scope = bare_forbidden or isinstance(exc, MissingScope)
-    sentence = describe(exc, scope=needed if about_scope else "")
-    if len(job.operation.steps) > 1 and not isinstance(exc, MissingScope):
-        step = job.operation.step_label(item.step)
-        sentence = f"{step[:1].upper()}{step[1:]}: {sentence}"
-    return sentence
+    step = item.step if len(job.operation.steps) > 1 and not about_scope else None
+    return outcomes.failure(exc, scope=needed if about_scope else "", step=step)
 
 
 def job_pause_for_reauth(job: BatchJob, *, reason: str) -> None:

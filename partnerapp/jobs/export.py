@@ -6,6 +6,8 @@ import csv
 import re
 from collections.abc import Iterator
 
+from django.utils.text import slugify
+
 from partnerapp.jobs.models import BatchJob
 
 HEADER = [
@@ -14,7 +16,8 @@ HEADER = [
     "contact",
     "recipient_email",
     "state",
-    "outcome",
+    "outcome",  # the English sentence; `outcome_code` is the same as a code (jobs/outcomes.py)
+    "outcome_code",
     "attempts",
     "x_request_id",
     "error_status",
@@ -62,6 +65,7 @@ def rows(job: BatchJob) -> Iterator[list[str]]:
                 item.recipient_email,
                 item.state,
                 item.outcome,
+                item.outcome_code,
                 item.attempts,
                 item.request_id,
                 item.error_status,
@@ -77,3 +81,10 @@ def csv_lines(job: BatchJob) -> Iterator[str]:
     writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     for row in rows(job):
         yield writer.writerow(row)
+
+
+def file_name(job: BatchJob) -> str:
+    """partnerapp-job-42-invoices-by-email-draft-01-12-15-12-2026.csv: the number, then the
+    name in plain ASCII (any browser, any file system), cut to a readable length."""
+    words = slugify(re.sub(r"[.,/\N{EN DASH}\N{EM DASH}]", " ", job.title))[:60].strip("-")
+    return f"partnerapp-job-{job.pk}-{words}.csv" if words else f"partnerapp-job-{job.pk}.csv"

@@ -19,11 +19,11 @@ from __future__ import annotations
 from django.db import connection as db_connection
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from partnerapp.jobs import states
 from partnerapp.jobs.models import ActionClaim, BatchJob, JobItem
 from partnerapp.jobs.operations import Context
+from partnerapp.jobs.outcomes import Outcome, moment, outcome
 
 Item = JobItem.State
 FINISHED = {Item.SENT, Item.UNCERTAIN}  # the holder acted, or may have
@@ -139,7 +139,7 @@ def item_lose(*, job: BatchJob, item: JobItem, held: ActionClaim) -> None:
         source=Item.SENDING,
         target=Item.SKIPPED,
         attempts=F("attempts") - 1,
-        outcome=conflict_reason(held, job),
+        **conflict_reason(held, job).fields(),
         conflict_item=held.item,
         finished_at=timezone.now(),
     )
@@ -206,7 +206,7 @@ def skip_held(job: BatchJob) -> int:
                 JobItem.objects.filter(pk=item.pk),
                 source=Item.PENDING,
                 target=Item.SKIPPED,
-                outcome=conflict_reason(claim, job),
+                **conflict_reason(claim, job).fields(),
                 conflict_item=claim.item,
                 finished_at=timezone.now(),
             )
@@ -232,35 +232,32 @@ def _held_by_others(job: BatchJob, pending) -> Q:
     return condition
 
 
-def conflict_reason(held: ActionClaim, job: BatchJob) -> str:
-    """Why an item was skipped for `held`: a sentence that names the other job."""
-    return conflict_sentence(held.item, job)
+def conflict_reason(held: ActionClaim, job: BatchJob) -> Outcome:
+    """Why an item was skipped for `held`: an outcome that names the other job."""
+    return conflict_outcome(held.item, job)
 
 
 def conflict_sentence(other: JobItem | None, job: BatchJob) -> str:
-    """The sentence for an item of `job` that another item (`other`) beat to its document.
+    """`conflict_outcome` said in the active language."""
+    return conflict_outcome(other, job).say(job=job)
+
+
+def conflict_outcome(other: JobItem | None, job: BatchJob) -> Outcome:
+    """The outcome of an item of `job` that another item (`other`) beat to its document.
 
     Another organization's job is not named (its number is theirs), only that it happened.
     """
     if other is None:
-        return _("Already done by an earlier job.")
-    values = {"job": other.job_id, "when": _when(other.finished_at)}
+        return outcome("conflict.earlier")
+    when = moment(other.finished_at)
     if other.job.organization_id != job.organization_id:
         if other.state == Item.SENT:
-            return _("Already done on %(when)s through another partnerapp user's connection.") % (
-                values
-            )
-        return _("Another partnerapp user's job holds this document right now.")
+            return outcome("conflict.other_user_done", when=when)
+        return outcome("conflict.other_user_busy")
     if other.state == Item.UNCERTAIN:
-        return _("Job #%(job)d may already have done this (uncertain); review it there.") % values
+        return outcome("conflict.uncertain", job=other.job_id)
     if other.state != Item.SENT:
-        return _("In progress in job #%(job)d.") % values
+        return outcome("conflict.in_progress", job=other.job_id)
     if job.operation.sends:
-        return (
-            _("Already sent by job #%(job)d on %(when)s; tick “resend” to send it again.") % values
-        )
-    return _("Already done by job #%(job)d on %(when)s.") % values
-
-
-def _when(moment) -> str:
-    return timezone.localtime(moment).strftime("%d.%m.%Y %H:%M") if moment else "?"
+        return outcome("conflict.sent", job=other.job_id, when=when)
+    return outcome("conflict.done", job=other.job_id, when=when)

@@ -22,7 +22,7 @@ from partnerapp.connections.services import (
     ClientCredentialsRefused,
     ConnectionUnusable,
 )
-from partnerapp.jobs import ledger, notifications, selection, states
+from partnerapp.jobs import ledger, notifications, outcomes, selection, states
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.operations import Context, JobInputError, operation_for
 from partnerapp.jobs.operations.email import RECIPIENTS_MAX_CHARS, recipient_addresses
@@ -222,7 +222,7 @@ def _items_for(job: BatchJob, documents: list[dict], *, today) -> list[JobItem]:
     for item in existing:
         claim = held.get(ledger.identity(item))
         if claim is not None:  # the most precise reason: it names the other job
-            item.state, item.outcome = Item.SKIPPED, ledger.conflict_reason(claim, job)
+            _skip(item, ledger.conflict_reason(claim, job), job=job)
             item.conflict_item = claim.item
     return items
 
@@ -241,13 +241,19 @@ def _item_for(context: Context, job, document: dict, key: str, *, today) -> JobI
         snapshot=_snapshot(document),
     )
     if document.get("missing"):
-        reason = _("The document no longer exists.")
+        reason = outcomes.outcome("document_missing")
     else:
         context.operation.prepare_item(item, document, context)
         reason = context.operation.skip_reason(document, item, context, today=today)
     if reason:
-        item.state, item.outcome = Item.SKIPPED, reason
+        _skip(item, reason, job=job)
     return item
+
+
+def _skip(item: JobItem, reason: outcomes.Outcome, *, job: BatchJob) -> None:
+    item.state = Item.SKIPPED
+    for name, value in reason.fields(job=job).items():
+        setattr(item, name, value)
 
 
 def _without_nul(value):
@@ -354,7 +360,7 @@ def job_cancel(*, job: BatchJob) -> bool:
         job.items.all(),
         source=Item.PENDING,
         target=Item.SKIPPED,
-        outcome=_("Not sent: the job was cancelled."),
+        **outcomes.record("cancelled"),
     )
     ledger.claims_release_skipped(job)  # a reopened uncertain item held its document
     _audit("cancel", job, before=before)
@@ -393,7 +399,7 @@ def item_resend(*, job: BatchJob, item_pk: int, confirmed: bool) -> bool:
             source=Item.SKIPPED,
             target=Item.PENDING,
             resend=True,
-            outcome="",
+            **outcomes.NONE,
             finished_at=None,
             not_before=None,
         )

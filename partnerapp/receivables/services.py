@@ -42,7 +42,7 @@ from partnerapp.connections.services import (
     ConnectionUnusable,
     connection_call,
 )
-from partnerapp.jobs import states
+from partnerapp.jobs import outcomes, states
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.operations import JobInputError
 from partnerapp.jobs.operations.payments import default_reference
@@ -403,7 +403,16 @@ def _items_of(rows: list[BankTransaction]) -> dict[tuple[int, str], JobItem]:
     for job_id, keys in by_job.items():
         condition |= Q(job_id=job_id, key__in=keys)
     items = JobItem.objects.filter(condition).only(
-        "pk", "job_id", "key", "state", "outcome", "finished_at", "document_number"
+        "pk",
+        "job_id",
+        "key",
+        "state",
+        "outcome",
+        "outcome_code",
+        "outcome_params",
+        "finished_at",
+        "document_number",
+        "conflict_item",
     )
     return {(item.job_id, item.key): item for item in items}
 
@@ -540,8 +549,7 @@ def transaction_release(*, upload: BankUpload, user, transaction_id: int) -> boo
             JobItem.objects.filter(pk=item.pk),
             source=JobItem.State.FAILED,
             target=JobItem.State.SKIPPED,
-            outcome=_("%(outcome)s Handed back to the bank file for another try.")
-            % {"outcome": item.outcome},
+            **outcomes.record("handed_back", outcome=outcomes.as_parameter(item)),
         ):
             return False
         BankTransaction.objects.filter(pk=tx.pk).update(

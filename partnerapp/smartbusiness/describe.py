@@ -4,11 +4,17 @@ Every page, job outcome and API answer that explains a provider error calls this
 so an error reads the same everywhere and in the reader's language. The provider's
 own message and per-field errors follow the sentence (they are the provider's words,
 in the provider's language).
+
+`explain(error)` gives the same as data — which sentence (a key of `LEADS`), its
+values, and the provider's words — for what is stored and said later in another
+language (a job item's outcome: `jobs/outcomes.py`); `sentence()` says it.
 """
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
+from typing import Any
+
+from django.utils.translation import gettext_lazy
 
 from partnerapp.smartbusiness.errors import (
     ConnectFailed,
@@ -26,12 +32,34 @@ from partnerapp.smartbusiness.errors import (
     ValidationFailed,
 )
 
+# The lead sentence of each kind of error, by key; `%(…)s` values come from `explain`.
+LEADS = {
+    "missing_scope": gettext_lazy(
+        "This connection lacks the scope %(scope)s — reconnect and grant it."
+    ),
+    "unreachable": gettext_lazy("SmartBusiness could not be reached."),
+    "no_answer": gettext_lazy(
+        "SmartBusiness did not answer in time; the request may have arrived."
+    ),
+    "unreadable": gettext_lazy("SmartBusiness answered with something partnerapp cannot read."),
+    "rate_limit": gettext_lazy("SmartBusiness's rate limit is reached."),
+    "server_error": gettext_lazy("SmartBusiness had an internal error (%(status)s)."),
+    "token_refused": gettext_lazy("SmartBusiness refused the access token."),
+    "plan_limit_of": gettext_lazy(
+        "The SmartBusiness plan's limit for %(feature)s is reached (402)."
+    ),
+    "plan_limit": gettext_lazy("A limit of the SmartBusiness plan is reached (402)."),
+    "plan_lacks": gettext_lazy("The SmartBusiness plan does not include %(feature)s (403)."),
+    "forbidden": gettext_lazy("SmartBusiness does not allow this for this account (403)."),
+    "not_found": gettext_lazy("SmartBusiness does not know this document (404)."),
+    "invalid_data": gettext_lazy("SmartBusiness refused the data (422)."),
+    "refused": gettext_lazy("SmartBusiness refused the request%(status)s."),
+}
+
 
 def missing_scope_message(scope: str) -> str:
     """What a person reads when a connection lacks the scope an action needs."""
-    return _("This connection lacks the scope %(scope)s — reconnect and grant it.") % {
-        "scope": scope
-    }
+    return str(LEADS["missing_scope"]) % {"scope": scope}
 
 
 def describe(error: SmartBusinessError, *, scope: str = "") -> str:
@@ -39,54 +67,48 @@ def describe(error: SmartBusinessError, *, scope: str = "") -> str:
 
     `scope` names the scope the call needed, for a bare 403 that means a missing grant.
     """
+    return sentence(*explain(error, scope=scope))
+
+
+def explain(error: SmartBusinessError, *, scope: str = "") -> tuple[str, dict[str, Any], str]:
+    """The error as data: the key of its lead sentence (`LEADS`), the lead's values, and
+    the provider's own words (verbatim, in the provider's language; "" when none)."""
     if isinstance(error, MissingScope) or (scope and isinstance(error, Forbidden)):
-        return missing_scope_message(getattr(error, "scope", "") or scope)
-    lead = _lead(error)
-    said = _provider_words(error)
+        return "missing_scope", {"scope": getattr(error, "scope", "") or scope}, ""
+    key, values = _lead(error)
+    return key, values, _provider_words(error)
+
+
+def sentence(key: str, values: dict[str, Any], said: str = "") -> str:
+    """The lead in the active language, followed by the provider's words."""
+    lead = str(LEADS[key]) % values if values else str(LEADS[key])
     return f"{lead} {said}".strip() if said and said not in lead else lead
 
 
-def _lead(error: SmartBusinessError) -> str:
-    if isinstance(error, ConnectFailed):
-        return _("SmartBusiness could not be reached.")
-    if isinstance(error, ResponseLost | TransportError):
-        return _("SmartBusiness did not answer in time; the request may have arrived.")
-    if isinstance(error, ProtocolError):
-        return _("SmartBusiness answered with something partnerapp cannot read.")
-    if isinstance(error, TooManyRequests):
-        return _("SmartBusiness's rate limit is reached.")
+def _lead(error: SmartBusinessError) -> tuple[str, dict[str, Any]]:
+    simple = (
+        (ConnectFailed, "unreachable"),
+        (ResponseLost | TransportError, "no_answer"),
+        (ProtocolError, "unreadable"),
+        (TooManyRequests, "rate_limit"),
+    )
+    for kind, key in simple:
+        if isinstance(error, kind):
+            return key, {}
     if isinstance(error, ServerError):
-        return _("SmartBusiness had an internal error (%(status)s).") % {"status": error.status}
+        return "server_error", {"status": error.status}
     if isinstance(error, Unauthorized):
-        return _("SmartBusiness refused the access token.")
+        return "token_refused", {}
+    feature = str(error.meta.get("feature") or "")
     if isinstance(error, PaymentRequired):
-        return _plan_limit(error)
+        return ("plan_limit_of", {"feature": feature}) if feature else ("plan_limit", {})
     if isinstance(error, Forbidden):
-        return _forbidden(error)
+        return ("plan_lacks", {"feature": feature}) if feature else ("forbidden", {})
     if isinstance(error, NotFound):
-        return _("SmartBusiness does not know this document (404).")
+        return "not_found", {}
     if isinstance(error, ValidationFailed):
-        return _("SmartBusiness refused the data (422).")
-    status = f" ({error.status})" if error.status else ""
-    return _("SmartBusiness refused the request%(status)s.") % {"status": status}
-
-
-def _plan_limit(error: PaymentRequired) -> str:
-    feature = str(error.meta.get("feature") or "")
-    if feature:
-        return _("The SmartBusiness plan's limit for %(feature)s is reached (402).") % {
-            "feature": feature
-        }
-    return _("A limit of the SmartBusiness plan is reached (402).")
-
-
-def _forbidden(error: Forbidden) -> str:
-    feature = str(error.meta.get("feature") or "")
-    if feature:
-        return _("The SmartBusiness plan does not include %(feature)s (403).") % {
-            "feature": feature
-        }
-    return _("SmartBusiness does not allow this for this account (403).")
+        return "invalid_data", {}
+    return "refused", {"status": f" ({error.status})" if error.status else ""}
 
 
 def _provider_words(error: SmartBusinessError) -> str:

@@ -61,6 +61,11 @@ class SmartBusinessError(Exception):
             if isinstance(e, dict)
         ]
 
+    @property
+    def retry_can_help(self) -> bool:
+        """Whether the same request may succeed later (`retry_can_help`)."""
+        return retry_can_help(self.status, self.code)
+
     def detail(self) -> dict[str, Any]:
         """A JSON-able summary to store next to an outcome."""
         return {
@@ -248,6 +253,22 @@ def error_from_response(response: requests.Response) -> ApiError:
     return _error(cls, response, body, meta)
 
 
+# Refusals that trying the same request again cannot change: the provider judged the
+# request itself — its data (422, e.g. an invalid e-mail address), its form (400), a
+# document it does not know (404), a method or size it never takes (405, 413).
+FINAL_STATUSES = frozenset({400, 404, 405, 413, 422})
+
+
+def retry_can_help(status: int | None, code: int | None) -> bool:
+    """Whether a refused call may succeed when tried again, from the HTTP status and the
+    provider's error code. Yes without an answer (it never arrived, or it is unclear), for
+    a 5xx or 429, and for refusals a person can lift elsewhere: a refused token (401), a
+    plan limit or missing feature (402, 403), a missing scope (400 code 11: reconnect)."""
+    if status is None or (status == 400 and code == MissingScope.CODE):
+        return True
+    return status not in FINAL_STATUSES
+
+
 REFRESH_TOKEN_INVALID_CODE = 8  # league's invalidRefreshToken
 
 
@@ -283,8 +304,15 @@ def _dead_token(status: int, body: dict[str, Any], meta: dict[str, Any]) -> bool
 
 
 def _error_body(response: requests.Response) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The body and its `meta`, with `error_type` and `hint` from either shape."""
+    """The body and its `meta`, with `error_type` and `hint` from either shape.
+
+    Resource errors come as `{code, message, meta}`; some answers nest the same in
+    `{error: {code, message, meta}}`; OAuth errors are `{error, message, hint}`.
+    """
     body = _json_or_empty(response)
+    if isinstance(body.get("error"), dict):
+        body = {**body, **body["error"]}
+        del body["error"]
     meta = dict(body["meta"]) if isinstance(body.get("meta"), dict) else {}
     if body.get("error") and not meta.get("error_type"):
         meta["error_type"] = str(body["error"])

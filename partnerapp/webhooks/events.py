@@ -70,7 +70,9 @@ def items_uncertain(items) -> None:
                 "document_id": item.document_id,
                 "document_number": item.document_number,
                 "step": item.step,
-                "outcome": item.outcome[:500],
+                "outcome": item.outcome[:500],  # English; the code says it in any language
+                "outcome_code": item.outcome_code,
+                "outcome_params": item.outcome_params,
                 "url": site_url(reverse("dashboard:job_item", args=[item.job_id, item.pk])),
             },
         }

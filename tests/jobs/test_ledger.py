@@ -15,7 +15,7 @@ import pytest
 from django.db import connections as db_connections
 from django.utils import timezone
 
-from partnerapp.jobs import engine, ledger, schedules, services
+from partnerapp.jobs import engine, ledger, outcomes, schedules, services
 from partnerapp.jobs.models import ActionClaim, BatchJob, JobItem, Schedule
 from partnerapp.jobs.preview import job_preview
 from partnerapp.sandbox import faults
@@ -57,7 +57,7 @@ def test_the_loser_names_the_send_once_it_is_done(db):
     connection = ConnectionFactory()
     first = running_job(connection, [7])
     mine = engine.item_claim_next(first)
-    engine._finish(mine, Item.SENT, outcome="", request_id="r-1")
+    engine._finish(mine, Item.SENT, outcome=None, request_id="r-1")
     later = running_job(connection, [7])
     assert engine.item_claim_next(later) is None
     outcome = later.items.get().outcome
@@ -69,7 +69,7 @@ def test_a_refused_call_frees_the_document_for_another_job(db):
     connection = ConnectionFactory()
     first = running_job(connection, [7])
     mine = engine.item_claim_next(first)
-    engine._finish(mine, Item.FAILED, outcome="422 Validation failed")
+    engine._finish(mine, Item.FAILED, outcome=outcomes.outcome("provider.invalid_data"))
     assert not ActionClaim.objects.filter(active=True).exists()
     second = running_job(connection, [7])
     assert engine.item_claim_next(second) is not None
@@ -78,7 +78,7 @@ def test_a_refused_call_frees_the_document_for_another_job(db):
 def test_an_item_put_back_to_pending_frees_the_document(db):
     connection = ConnectionFactory()
     first = running_job(connection, [7])
-    engine._release(engine.item_claim_next(first), outcome="rate limit")
+    engine._release(engine.item_claim_next(first), outcome=outcomes.outcome("rate_limited"))
     assert first.items.get().state == Item.PENDING
     assert not ActionClaim.objects.exists()
 
@@ -87,7 +87,11 @@ def test_an_uncertain_item_keeps_its_document_and_may_take_it_again(db):
     connection = ConnectionFactory()
     first = running_job(connection, [7])
     mine = engine.item_claim_next(first)
-    engine._finish(mine, Item.UNCERTAIN, outcome="504")
+    engine._finish(
+        mine,
+        Item.UNCERTAIN,
+        outcome=outcomes.outcome("uncertain", reason={"code": "worker_stopped_reason"}),
+    )
     other = running_job(connection, [7])
     assert engine.item_claim_next(other) is None
     assert "may already have done this" in other.items.get().outcome
@@ -99,7 +103,7 @@ def test_resend_retires_a_finished_send_but_never_one_in_progress(db):
     connection = ConnectionFactory()
     first = running_job(connection, [7, 8])
     sent = engine.item_claim_next(first)
-    engine._finish(sent, Item.SENT, outcome="")
+    engine._finish(sent, Item.SENT, outcome=None)
     in_progress = engine.item_claim_next(first)
     resend = running_job(connection, [7, 8], parameters={**EMAIL, "resend": True})
     again = engine.item_claim_next(resend)
@@ -114,7 +118,7 @@ def test_each_status_move_is_its_own_action(db):
     to_sent = running_job(
         connection, [7], action="invoice.change_status", parameters={"status": "S"}
     )
-    engine._finish(engine.item_claim_next(to_sent), Item.SENT, outcome="")
+    engine._finish(engine.item_claim_next(to_sent), Item.SENT, outcome=None)
     to_reminder = JobFactory(
         connection=connection,
         status=Job.RUNNING,
@@ -141,7 +145,7 @@ def test_two_users_connected_to_one_provider_account_share_the_ledger(db):
     mine = ConnectionFactory(account_id="4711")
     theirs = ConnectionFactory(user=UserFactory(), account_id="4711", base_url=mine.base_url)
     first = running_job(mine, [7])
-    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome=None)
     other = running_job(theirs, [7])
     assert engine.item_claim_next(other) is None
     outcome = other.items.get().outcome
@@ -157,7 +161,11 @@ def test_another_provider_account_is_not_affected(db):
 def test_a_cancel_frees_a_reopened_item_s_document(db):
     connection = ConnectionFactory()
     first = running_job(connection, [7])
-    engine._finish(engine.item_claim_next(first), Item.UNCERTAIN, outcome="504")
+    engine._finish(
+        engine.item_claim_next(first),
+        Item.UNCERTAIN,
+        outcome=outcomes.outcome("uncertain", reason={"code": "worker_stopped_reason"}),
+    )
     services.job_resend_uncertain(job=first, confirmed=True)
     first.refresh_from_db()
     services.job_cancel(job=first)
@@ -167,7 +175,7 @@ def test_a_cancel_frees_a_reopened_item_s_document(db):
 def test_the_holders_of_a_preview_are_the_ledger_rows_of_other_items(db):
     connection = ConnectionFactory()
     first = running_job(connection, [7, 8])
-    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome=None)
     draft = JobFactory(connection=connection)
     items = [JobItem(job=draft, document_id=7), JobItem(job=draft, document_id=9)]
     assert set(ledger.holders_for(draft, items)) == {(7, "")}
@@ -176,7 +184,7 @@ def test_the_holders_of_a_preview_are_the_ledger_rows_of_other_items(db):
 def test_a_preview_shown_after_another_job_ran_skips_what_it_did(db):
     connection = ConnectionFactory()
     first = running_job(connection, [7, 8])
-    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome=None)
     later = JobFactory(connection=connection, prepared_at=timezone.now())
     for document_id in (7, 8, 9):
         JobItemFactory(job=later, document_id=document_id)
@@ -192,7 +200,7 @@ def test_the_confirm_looks_again_too(db):
     first = running_job(connection, [7])
     later = JobFactory(connection=connection, prepared_at=timezone.now())
     JobItemFactory(job=later, document_id=7)
-    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome=None)
     services.job_start(job=later)
     assert later.items.get().state == Item.SKIPPED
 
@@ -200,7 +208,7 @@ def test_the_confirm_looks_again_too(db):
 def test_a_resend_job_shows_the_earlier_send_beside_the_document(db):
     connection = ConnectionFactory()
     first = running_job(connection, [7])
-    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome=None)
     resend = JobFactory(connection=connection, parameters={**EMAIL, "resend": True})
     JobItemFactory(job=resend, document_id=7)
     shown = job_preview(resend)
@@ -381,7 +389,7 @@ def test_two_partner_users_on_one_provider_account_email_each_draft_once(
 def test_the_job_page_shows_the_skips_the_overlaps_and_the_earlier_sends(db, client):
     connection = ConnectionFactory()
     first = running_job(connection, [7, 8])
-    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome=None)
     later = JobFactory(connection=connection, prepared_at=timezone.now())
     resend = JobFactory(
         connection=connection, prepared_at=timezone.now(), parameters={**EMAIL, "resend": True}
@@ -404,7 +412,7 @@ def test_the_job_page_shows_the_skips_the_overlaps_and_the_earlier_sends(db, cli
 def test_one_item_may_be_done_again_by_a_persons_explicit_choice(db, client):
     connection = ConnectionFactory()
     first = running_job(connection, [7])
-    engine._finish(engine.item_claim_next(first), Item.SENT, outcome="")
+    engine._finish(engine.item_claim_next(first), Item.SENT, outcome=None)
     later = running_job(connection, [7])
     assert engine.item_claim_next(later) is None
     lost = later.items.get()
@@ -445,7 +453,7 @@ def test_a_ledger_skip_reads_in_the_readers_language_and_as_the_holder_stands_no
     holder = engine.item_claim_next(first)
     later = running_job(connection, [7])
     assert engine.item_claim_next(later) is None  # stored: "In progress in job #…"
-    engine._finish(holder, Item.SENT, outcome="")
+    engine._finish(holder, Item.SENT, outcome=None)
     client.force_login(connection.user)
     client.post("/i18n/setlang/", {"language": "de", "next": "/"})
     page = client.get(f"/jobs/{later.pk}/").content.decode()

@@ -2,7 +2,7 @@
 
 from django import template
 
-from partnerapp.jobs import ledger
+from partnerapp.jobs import outcomes
 from partnerapp.jobs.models import BatchJob, JobItem
 
 register = template.Library()
@@ -15,9 +15,7 @@ def confirm_label(job: BatchJob, count: int) -> str:
 
 
 @register.filter
-def outcome_for(item: JobItem, job: BatchJob) -> str:
-    """The item's outcome; for a ledger skip, said now in the reader's language and with
+def outcome_for(item: JobItem, job: BatchJob | None = None) -> str:
+    """The item's outcome in the reader's language (`jobs/outcomes.py`); a ledger skip names
     the holder as it stands now ("in progress in job #13" becomes "already sent by …")."""
-    if item.state == JobItem.State.SKIPPED and item.conflict_item_id:
-        return ledger.conflict_sentence(item.conflict_item, job)
-    return item.outcome
+    return outcomes.render(item, job)

@@ -33,10 +33,10 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from partnerapp.jobs.operations.base import Context, Operation, ParametersForm, Step
+from partnerapp.jobs.outcomes import Outcome, outcome
 from partnerapp.smartbusiness import vocabulary
 from partnerapp.smartbusiness.client import ActionResult, SmartBusinessClient
 from partnerapp.smartbusiness.errors import ProtocolError
@@ -304,11 +304,11 @@ class DownloadPdfs(Operation):
             "Confirm and download %(n)d PDF", "Confirm and download %(n)d PDFs", count
         ) % {"n": count}
 
-    def skip_reason(self, document, item, context, *, today) -> str:
+    def skip_reason(self, document, item, context, *, today) -> Outcome | None:
         status = str(document.get("status", ""))
         if status == vocabulary.DELETED:
-            return _("Deleted (status %(s)s).") % {"s": vocabulary.status_label(status)}
-        return ""
+            return outcome("deleted_status", s=status)
+        return None
 
     def job_finished(self, job) -> None:
         """Pack the fetched PDFs into the job's ZIP. A job row lock keeps two packers (this

@@ -20,6 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from partnerapp.jobs.outcomes import Outcome, outcome
 from partnerapp.smartbusiness import vocabulary
 from partnerapp.smartbusiness.client import ActionResult, DocumentKind, SmartBusinessClient
 
@@ -168,14 +169,14 @@ class Operation:
         """Extra provider filter the operation always applies (None: the user's alone)."""
         return None
 
-    def skip_reason(self, document: dict[str, Any], item, context: Context, *, today: date) -> str:
-        """Why this document must not be acted on, or "" to act on it."""
+    def skip_reason(
+        self, document: dict[str, Any], item, context: Context, *, today: date
+    ) -> Outcome | None:
+        """Why this document must not be acted on (`jobs/outcomes.py`), or None to act on it."""
         status = str(document.get("status", ""))
         if status in vocabulary.CLOSED_STATUSES:
-            return _("Cancelled or deleted (status %(s)s).") % {
-                "s": vocabulary.status_label(status)
-            }
-        return ""
+            return outcome("closed_status", s=status)
+        return None
 
     def own_pages(self, job) -> Iterable[list[dict[str, Any]]] | None:
         """Pages of the documents to act on when the operation carries them itself; None:

@@ -19,6 +19,7 @@ from partnerapp.jobs.operations.base import (
     Step,
     checkbox,
 )
+from partnerapp.jobs.outcomes import Outcome, outcome
 from partnerapp.smartbusiness import vocabulary
 from partnerapp.smartbusiness.client import (
     ActionResult,
@@ -241,17 +242,15 @@ def recipients_of(item) -> list[Recipient]:
     return [Recipient(email=address, name="") for address in addresses]
 
 
-def recipient_problem(item) -> str:
-    """Why the item cannot be emailed, found before sending ("" when it can)."""
+def recipient_problem(item) -> Outcome | None:
+    """Why the item cannot be emailed, found before sending (None when it can)."""
     addresses = [a.strip() for a in item.recipient_email.split(",") if a.strip()]
     if not addresses:
-        return _("The contact has no email address.")
+        return outcome("no_email")
     broken = [address for address in addresses if bad_address(address)]
     if broken:
-        return _("“%(a)s” is not a valid email address; correct it in the contact.") % {
-            "a": broken[0]
-        }
-    return ""
+        return outcome("invalid_email", a=broken[0])
+    return None
 
 
 class SendEmail(Step):
@@ -281,13 +280,11 @@ def draft_was_sent(api: SmartBusinessClient, item, context: Context) -> bool:
     return item.document_status == vocabulary.DRAFT and after not in (None, vocabulary.DRAFT)
 
 
-def draft_or_resend(document: dict[str, Any], params: dict[str, Any]) -> str:
+def draft_or_resend(document: dict[str, Any], params: dict[str, Any]) -> Outcome | None:
     status = str(document.get("status", ""))
     if status != vocabulary.DRAFT and not params.get("resend"):
-        return _("Not a draft (status %(s)s); tick “resend” to send it again.") % {
-            "s": vocabulary.status_label(status)
-        }
-    return ""
+        return outcome("not_draft", s=status)
+    return None
 
 
 class SendByEmail(Operation):
@@ -297,7 +294,7 @@ class SendByEmail(Operation):
     steps = (SendEmail(),)
     sends = sends_email = True
 
-    def skip_reason(self, document, item, context, *, today) -> str:
+    def skip_reason(self, document, item, context, *, today) -> Outcome | None:
         return (
             super().skip_reason(document, item, context, today=today)
             or draft_or_resend(document, context.parameters)

@@ -197,8 +197,8 @@ class RecordPayments(Operation):
         item.snapshot["currency"] = payment["currency"]
         item.recipient_name = item.contact_name = payment["payer"][:200]
 
-    def skip_reason(self, document, item, context, *, today) -> str:
-        return ""  # matched and confirmed by a person; the provider refuses what no longer fits
+    def skip_reason(self, document, item, context, *, today) -> None:
+        return None  # matched and confirmed by a person; the provider refuses what no longer fits
 
     def job_finished(self, job) -> None:
         """The bank file's payments are recorded (or failed): integrators hear of it."""

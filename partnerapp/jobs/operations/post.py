@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from partnerapp.jobs.operations.base import Context, Operation, ParametersForm, Step, checkbox
 from partnerapp.jobs.operations.email import draft_or_resend, draft_was_sent
+from partnerapp.jobs.outcomes import Outcome
 from partnerapp.smartbusiness.client import ActionResult, SmartBusinessClient
 
 
@@ -55,7 +56,7 @@ class SendByPost(Operation):
     steps = (SendPost(),)
     sends = True
 
-    def skip_reason(self, document, item, context, *, today) -> str:
+    def skip_reason(self, document, item, context, *, today) -> Outcome | None:
         return super().skip_reason(document, item, context, today=today) or draft_or_resend(
             document, context.parameters
         )

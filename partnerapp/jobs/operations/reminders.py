@@ -30,6 +30,7 @@ from partnerapp.jobs.operations.email import (
     recipients_of,
 )
 from partnerapp.jobs.operations.status import ChangeStatusTo, provider_now
+from partnerapp.jobs.outcomes import Outcome, outcome
 from partnerapp.smartbusiness import vocabulary
 from partnerapp.smartbusiness.client import ActionResult, Filter, SmartBusinessClient
 
@@ -271,25 +272,23 @@ class PaymentReminders(Operation):
             combined |= Filter(status=status)
         return combined
 
-    def skip_reason(self, document, item, context, *, today) -> str:
+    def skip_reason(self, document, item, context, *, today) -> Outcome | None:
         reason = super().skip_reason(document, item, context, today=today)
         status = str(document.get("status", ""))
         if reason:
             return reason
         if status == vocabulary.PAID:
-            return _("Paid meanwhile.")
+            return outcome("paid_meanwhile")
         if status in (vocabulary.REMINDER_3, vocabulary.REMINDER, vocabulary.DEBT_COLLECTION):
-            return _("The 3rd reminder is reached; debt collection is a person's decision.")
+            return outcome("last_reminder_reached")
         if status not in REMINDED:
-            return _("Not an open invoice (status %(s)s).") % {"s": vocabulary.status_label(status)}
+            return outcome("not_open", s=status)
         open_amount = texts.open_amount(document)
         if open_amount is not None and open_amount <= 0:
-            return _("Nothing is open on this invoice.")
+            return outcome("nothing_open")
         due = self.due_on(document, context, status=status)
         if due is not None and due > today:
-            return _("Not yet due for the next reminder (on %(d)s).") % {
-                "d": due.strftime("%d.%m.%Y")
-            }
+            return outcome("not_due", d=due.isoformat())
         return recipient_problem(item)
 
     def due_on(self, document: dict, context: Context, *, status: str) -> date | None:

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from partnerapp.jobs.operations.base import Context, Operation, ParametersForm, Step
+from partnerapp.jobs.outcomes import Outcome, outcome
 from partnerapp.smartbusiness import vocabulary
 from partnerapp.smartbusiness.client import ActionResult, SmartBusinessClient
 
@@ -84,9 +85,9 @@ class ChangeStatus(Operation):
             "Confirm and change %(n)d document", "Confirm and change %(n)d documents", count
         ) % {"n": count}
 
-    def skip_reason(self, document, item, context, *, today) -> str:
+    def skip_reason(self, document, item, context, *, today) -> Outcome | None:
         reason = super().skip_reason(document, item, context, today=today)
         status = str(document.get("status", ""))
         if not reason and status == context.parameters.get("status"):
-            reason = _("Already in status %(s)s.") % {"s": vocabulary.status_label(status)}
+            reason = outcome("already_in_status", s=status)
         return reason
