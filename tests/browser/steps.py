@@ -46,3 +46,12 @@ def provider_sign_in_if_asked(page: Page, owner_email: str, *, screenshot=None) 
     expect(page.get_by_role("button", name="Allow")).to_be_visible()
     if screenshot:
         screenshot(page, "provider-consent")
+
+
+def assert_accessible(page: Page) -> None:
+    """axe-core (the rules of WCAG 2.x A and AA and its best practices) finds no violation
+    on the page as it is now; the report names each rule and the elements that break it."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
