@@ -96,7 +96,8 @@ def _live_context(request: HttpRequest, job: BatchJob) -> dict:
         eta = jobs.job_eta_seconds(job, todo) if todo else None
         context["eta_minutes"] = None if eta is None else round(eta / 60)
     reopenable = job.status in REOPENABLE
-    context["can_retry"] = reopenable and counts[JobItem.State.FAILED] > 0
+    context["failed"] = jobs.job_failed_counts(job) if counts[JobItem.State.FAILED] else {}
+    context["can_retry"] = reopenable and context["failed"].get("retryable", 0) > 0
     context["can_resend"] = reopenable and counts[JobItem.State.UNCERTAIN] > 0
     if not job.is_finished and "preview" not in context:
         context["interval"], context["idle"] = _next_interval(request, job, counts)
@@ -216,17 +217,41 @@ def job_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """One item: its outcome, the provider's error with per-field errors, its email."""
     job = _job(request, pk)
     item = get_object_or_404(job.items, pk=item_pk)
+    return render(request, "dashboard/job_item.html", _item_context(job, item))
+
+
+def _item_context(job: BatchJob, item: JobItem) -> dict:
     detail = item.error_detail if isinstance(item.error_detail, dict) else {}
     meta = detail.get("meta") if isinstance(detail.get("meta"), dict) else {}
     field_errors = [e for e in meta.get("errors") or [] if isinstance(e, dict)]
-    context = {
+    return {
         "job": job,
         "item": item,
         "detail": detail,
         "field_errors": field_errors,
         "email": email_rendered(job, item),
+        "recipient_editable": jobs.item_recipient_editable(item, job),
     }
-    return render(request, "dashboard/job_item.html", context)
+
+
+@member_required(Perm.OPERATE)
+@require_http_methods(["POST"])
+def job_item_recipient(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """Correct the address the provider refused for one email item, and send it again.
+    An address it refuses comes back on the item's page, as typed, with the reason (400)."""
+    job = _job(request, pk)
+    item = get_object_or_404(job.items, pk=item_pk)
+    typed = request.POST.get("recipients", "")
+    try:
+        moved = jobs.item_recipient_retry(job=job, item_pk=item.pk, recipients=typed)
+    except jobs.JobInputError as exc:
+        context = {**_item_context(job, item), "recipient_typed": typed, "recipient_error": exc}
+        return render(request, "dashboard/job_item.html", context, status=400)
+    if moved:
+        messages.success(request, _("The item is sent again to the new address."))
+    else:
+        messages.warning(request, _("Nothing changed: this item is not waiting for a new address."))
+    return redirect("dashboard:job_item", pk=job.pk, item_pk=item.pk)
 
 
 @member_required(Perm.OPERATE)

@@ -57,6 +57,11 @@ urlpatterns = [
         job_views.job_item_resend,
         name="job_item_resend",
     ),
+    path(
+        "jobs/<int:pk>/items/<int:item_pk>/recipient/",
+        job_views.job_item_recipient,
+        name="job_item_recipient",
+    ),
     path("jobs/<int:pk>/<slug:command>/", job_views.job_control, name="job_control"),
     path("schedules/", schedule_views.schedule_list, name="schedules"),
     path("schedules/new/", schedule_views.schedule_create, name="schedule_create"),

@@ -47,7 +47,9 @@ def _entry(text: Promise, **kinds: str) -> Entry:
 
 CATALOG: dict[str, Entry] = {
     # the engine: waits (the item goes back to pending)
-    "connection_unusable": _entry(_("The account must be reconnected; the item waits until then.")),
+    "connection_unusable": _entry(
+        _("Reconnect the account first; the job resumes by itself then.")
+    ),
     "client_refused": _entry(
         _(
             "SmartBusiness refuses partnerapp's client id/secret (invalid_client). The operator "

@@ -25,7 +25,12 @@ from partnerapp.connections.services import (
 from partnerapp.jobs import ledger, notifications, outcomes, selection, states
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.operations import Context, JobInputError, operation_for
-from partnerapp.jobs.operations.email import RECIPIENTS_MAX_CHARS, recipient_addresses
+from partnerapp.jobs.operations.email import (
+    RECIPIENTS_MAX_CHARS,
+    address_refused,
+    addresses_problem,
+    recipient_addresses,
+)
 from partnerapp.organizations import audit, permissions
 from partnerapp.organizations.permissions import Perm
 from partnerapp.smartbusiness.describe import describe, missing_scope_message
@@ -368,8 +373,72 @@ def job_cancel(*, job: BatchJob) -> bool:
 
 
 def job_retry_failed(*, job: BatchJob) -> int:
-    """Failed items (the provider refused them) go back to pending; the job runs again."""
-    return _reopen(job, source=Item.FAILED, action="retry")
+    """Failed items that trying again can help go back to pending; the job runs again.
+
+    Items the provider refused for the request itself (invalid data, an unknown document:
+    `outcomes.NOT_RETRYABLE`) stay failed: the same request would be refused the same way.
+    """
+    return _reopen(job, source=Item.FAILED, action="retry", exclude=outcomes.NOT_RETRYABLE)
+
+
+def job_failed_counts(job: BatchJob) -> dict[str, int]:
+    """The job's failed items: how many "Retry failed" would try again, how many not."""
+    failed = job.items.filter(state=Item.FAILED)
+    counts = failed.aggregate(total=Count("pk"), final=Count("pk", filter=outcomes.NOT_RETRYABLE))
+    return {"retryable": counts["total"] - counts["final"], "not_retryable": counts["final"]}
+
+
+def item_recipient_retry(*, job: BatchJob, item_pk: int, recipients: str) -> bool:
+    """Send one email item the provider refused for its address again, to `recipients`
+    (checked by the wizard's override rules; JobInputError says what is wrong).
+
+    At most once: the item moves failed → pending in one conditional UPDATE, so of two
+    concurrent requests one retries and the other changes nothing. A done job is queued
+    again. Returns whether this request moved the item.
+    """
+    addresses = recipient_addresses(recipients)
+    problem = addresses_problem(addresses)
+    if problem:
+        raise JobInputError(problem)
+    if job.status in {Job.CANCELLED, Job.FAILED, Job.DRAFT}:
+        raise JobInputError(_("This job cannot run again."))
+    item = job.items.filter(pk=item_pk).first()
+    if item is None or not item_recipient_editable(item, job):
+        return False
+    before = job.status
+    with transaction.atomic():
+        moved = states.item_move(
+            job.items.filter(pk=item.pk),
+            source=Item.FAILED,
+            target=Item.PENDING,
+            recipient_email=", ".join(addresses),
+            error_status=None,
+            error_detail={},
+            not_before=None,
+            finished_at=None,
+            **outcomes.NONE,
+        )
+        if moved:
+            _requeue(job)
+            recipient = {"item": item.pk, "document": item.document_number}
+            _audit("recipient", job, before=before, **recipient, recipient=", ".join(addresses))
+    return bool(moved)
+
+
+def item_recipient_editable(item: JobItem, job: BatchJob) -> bool:
+    """Whether the item is an email the provider refused for its address, in a job that may
+    run again: a person may correct the address and send it again."""
+    reopenable = job.status not in {Job.CANCELLED, Job.FAILED, Job.DRAFT}
+    failed = item.state == Item.FAILED and reopenable
+    return failed and job.operation.sends_email and address_refused(item)
+
+
+def _requeue(job: BatchJob) -> None:
+    """Items went back to pending: a done job runs again, a running one gets its chains."""
+    if job.status == Job.DONE:
+        states.job_move(job, target=Job.QUEUED, finished_at=None)
+    if job.status in {Job.QUEUED, Job.RUNNING}:
+        job_kick(job=job)
 
 
 def job_resend_uncertain(*, job: BatchJob, confirmed: bool) -> int:
@@ -412,19 +481,17 @@ def item_resend(*, job: BatchJob, item_pk: int, confirmed: bool) -> bool:
     return bool(moved)
 
 
-def _reopen(job: BatchJob, *, source: str, action: str) -> int:
+def _reopen(job: BatchJob, *, source: str, action: str, exclude: Q | None = None) -> int:
     if job.status in {Job.CANCELLED, Job.FAILED, Job.DRAFT}:
         raise JobInputError(_("This job cannot run again."))
     before = job.status
+    items = job.items.exclude(exclude) if exclude is not None else job.items.all()
     with transaction.atomic():
         moved = states.item_move(
-            job.items.all(), source=source, target=Item.PENDING, not_before=None, finished_at=None
+            items, source=source, target=Item.PENDING, not_before=None, finished_at=None
         )
-        if moved and job.status == Job.DONE:
-            states.job_move(job, target=Job.QUEUED, finished_at=None)
-        if moved and job.status in {Job.QUEUED, Job.RUNNING}:
-            job_kick(job=job)
         if moved:
+            _requeue(job)
             _audit(action, job, before=before, items=moved, source=source)
     return moved
 

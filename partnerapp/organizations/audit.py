@@ -71,6 +71,7 @@ ACTIONS = {
     "job.cancel": _("Job cancelled"),
     "job.retry": _("Failed items retried"),
     "job.resend": _("Items sent again"),
+    "job.recipient": _("Recipient corrected and item sent again"),
     "job.export": _("Job results downloaded"),
     "schedule.create": _("Schedule created"),
     "schedule.update": _("Schedule changed"),

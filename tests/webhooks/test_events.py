@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from partnerapp.jobs import states
+from partnerapp.jobs import outcomes, states
 from partnerapp.jobs.models import JobItem
 from partnerapp.jobs.operations import operation_for
 from partnerapp.organizations.current import personal_organization
@@ -65,6 +65,24 @@ def test_each_item_that_becomes_uncertain_is_one_event(db, partner, subscribe):
     data = found[0].payload
     assert data["job"]["id"] == job.pk and data["item"]["document_number"] == first.document_number
     assert data["item"]["url"].endswith(f"/jobs/{job.pk}/items/{first.pk}/")
+
+
+def test_an_uncertain_items_event_carries_its_outcome_code_and_parameters(db, partner, subscribe):
+    subscribe(["job.item_uncertain"])
+    connection = ConnectionFactory(user=partner, organization=personal_organization(partner))
+    item = JobItemFactory(job=JobFactory(connection=connection), state=Item.SENDING)
+    reason = outcomes.worker_stopped_reason(None).nested()
+    states.item_move(
+        JobItem.objects.filter(pk=item.pk),
+        source=Item.SENDING,
+        target=Item.UNCERTAIN,
+        **outcomes.record("uncertain", reason=reason),
+    )
+    [event] = WebhookEvent.objects.filter(type="job.item_uncertain")
+    said = event.payload["item"]
+    assert said["outcome_code"] == "uncertain"
+    assert said["outcome_params"] == {"reason": {"code": "worker_stopped_reason", "params": {}}}
+    assert said["outcome"].startswith("Unclear whether it was done (the worker stopped)")
 
 
 def test_other_item_moves_emit_nothing(db, partner, subscribe):

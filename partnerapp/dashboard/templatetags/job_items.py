@@ -2,7 +2,7 @@
 
 from django import template
 
-from partnerapp.jobs import outcomes
+from partnerapp.jobs import outcomes, services
 from partnerapp.jobs.models import BatchJob, JobItem
 
 register = template.Library()
@@ -19,3 +19,9 @@ def outcome_for(item: JobItem, job: BatchJob | None = None) -> str:
     """The item's outcome in the reader's language (`jobs/outcomes.py`); a ledger skip names
     the holder as it stands now ("in progress in job #13" becomes "already sent by …")."""
     return outcomes.render(item, job)
+
+
+@register.filter
+def recipient_editable(item: JobItem, job: BatchJob) -> bool:
+    """Whether a person may correct the item's refused address and send it again."""
+    return services.item_recipient_editable(item, job)

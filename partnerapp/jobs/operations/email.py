@@ -54,6 +54,30 @@ def bad_address(address: str) -> bool:
     return False
 
 
+def addresses_problem(addresses: list[str]) -> str:
+    """Why these addresses cannot be an item's recipients ("" when they can): the rules of
+    the wizard's override, and of correcting one refused item's recipient."""
+    if not addresses:
+        return _("Enter at least one email address.")
+    for address in addresses:
+        if bad_address(address):
+            return _("Not an email address: %(a)s") % {"a": address}
+    if len(", ".join(addresses)) > RECIPIENTS_MAX_CHARS:
+        return _("The override addresses may be at most %(n)d characters long together.") % {
+            "n": RECIPIENTS_MAX_CHARS
+        }
+    return ""
+
+
+def address_refused(item) -> bool:
+    """Whether the provider refused the item's email for its recipient address (a 422 that
+    names a recipient field): retrying is no use, another address may be."""
+    detail = item.error_detail if isinstance(item.error_detail, dict) else {}
+    meta = detail.get("meta") if isinstance(detail.get("meta"), dict) else {}
+    keys = [str(e.get("key", "")) for e in meta.get("errors") or [] if isinstance(e, dict)]
+    return item.error_status == 422 and any(key.startswith("recipient") for key in keys)
+
+
 def unknown_in(text: str, *, own: tuple[str, ...] = ()) -> list[str]:
     return [p for p in unknown_placeholders(text) if p not in own]
 
@@ -162,22 +186,9 @@ class EmailForm(EmailTextsMixin, ParametersForm):
         return data
 
     def _clean_override(self, raw: str) -> None:
-        addresses = recipient_addresses(raw)
-        if not addresses:
-            self.add_error("recipient_override", _("Enter at least one email address."))
-            return
-        for address in addresses:
-            if bad_address(address):
-                self.add_error(
-                    "recipient_override", _("Not an email address: %(a)s") % {"a": address}
-                )
-                return
-        if len(", ".join(addresses)) > RECIPIENTS_MAX_CHARS:
-            self.add_error(
-                "recipient_override",
-                _("The override addresses may be at most %(n)d characters long together.")
-                % {"n": RECIPIENTS_MAX_CHARS},
-            )
+        problem = addresses_problem(recipient_addresses(raw))
+        if problem:
+            self.add_error("recipient_override", problem)
 
     def parameters(self) -> dict[str, Any]:
         data = self.cleaned_data
