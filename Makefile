@@ -50,6 +50,7 @@ clean:
 bench: install-dev
 	$(BIN)/python tests/benchmarks/bench_jobs.py
 	$(BIN)/python tests/benchmarks/bench_recovery.py
+	$(BIN)/python tests/benchmarks/bench_accounts.py
 	$(BIN)/python tests/benchmarks/bench_sandbox_throughput.py
 	$(BIN)/python tests/benchmarks/bench_seeding.py
 	$(BIN)/python tests/benchmarks/bench_pages.py
