@@ -50,11 +50,9 @@ clean:
 bench: install-dev
 	$(BIN)/python tests/benchmarks/bench_jobs.py
 	$(BIN)/python tests/benchmarks/bench_recovery.py
-	$(BIN)/python tests/benchmarks/bench_accounts.py
 	$(BIN)/python tests/benchmarks/bench_sandbox_throughput.py
 	$(BIN)/python tests/benchmarks/bench_seeding.py
 	$(BIN)/python tests/benchmarks/bench_pages.py
-	$(BIN)/python tests/benchmarks/bench_claims.py
 	$(BIN)/python tests/benchmarks/bench_bankfile.py
 	$(BIN)/python tests/benchmarks/bench_payments.py
 	$(BIN)/python tests/benchmarks/bench_dunning.py

@@ -21,12 +21,14 @@ While the known remaining budget is 0, no call is made until the reset.
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import datetime, timedelta
 
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from partnerapp.connections.models import RateWindow
 from partnerapp.smartbusiness.ratelimit import RateLimit
@@ -38,8 +40,15 @@ class PacingWait(Exception):
     """The connection's rate budget is spent; try again in `retry_after` seconds."""
 
     def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limit budget spent; next call in {retry_after:.1f} s")
+        super().__init__(retry_after)
         self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        """Said when shown (a page, an API answer), in the reader's language."""
+        seconds = max(1, math.ceil(self.retry_after))
+        return _(
+            "The SmartBusiness rate limit is used up for now; the next call can go in %(s)d s."
+        ) % {"s": seconds}
 
 
 def permit_take(connection_id: int) -> float:

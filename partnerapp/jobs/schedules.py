@@ -14,6 +14,7 @@ from cronsim import CronSim, CronSimError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from partnerapp.connections.models import Connection
 from partnerapp.jobs import services
@@ -33,12 +34,27 @@ WEEKLY_REMINDERS = {
 }
 
 
+# cronsim's reasons (English, fixed texts) in the reader's language.
+CRON_PROBLEMS = {
+    "Wrong number of fields": gettext_lazy(
+        "it needs five fields: minute, hour, day of the month, month, day of the week"
+    ),
+    "Bad second": gettext_lazy("the seconds are not valid"),
+    "Bad minute": gettext_lazy("the minute is not valid"),
+    "Bad hour": gettext_lazy("the hour is not valid"),
+    "Bad day-of-month": gettext_lazy("the day of the month is not valid"),
+    "Bad month": gettext_lazy("the month is not valid"),
+    "Bad day-of-week": gettext_lazy("the day of the week is not valid"),
+}
+
+
 def cron_check(expression: str) -> str:
     """The expression if valid; ValueError with a readable message otherwise."""
     try:
         CronSim(expression, datetime.now(ZoneInfo("UTC")))
     except CronSimError as exc:
-        raise ValueError(_("Not a valid cron expression: %(e)s") % {"e": exc}) from exc
+        problem = CRON_PROBLEMS.get(str(exc), str(exc))
+        raise ValueError(_("Not a valid cron expression: %(e)s") % {"e": problem}) from exc
     return expression
 
 
