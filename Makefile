@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: demo test lint format install install-dev check-deploy clean bench
+.PHONY: demo test lint format install install-dev check-deploy clean bench screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,16 @@ format: install-dev
 check-deploy: install
 	PARTNERAPP_ENV=production $(BIN)/python manage.py check --deploy --fail-level WARNING
 
+## make screenshots: the README's pictures — overview, invoices, wizard, preview, job page,
+## document page, schedules in de, fr, it and en at 1280 x 800 — taken by a browser test (with
+## a real worker; each page passes axe-core), then copied from var/screenshots/ to docs/screenshots/
+SCREENSHOTS_FROM = $(or $(PARTNERAPP_VAR_DIR),var)/screenshots
+screenshots: install-dev
+	$(BIN)/pytest -q tests/browser/test_screenshots.py
+	mkdir -p docs/screenshots
+	rm -f docs/screenshots/*.png
+	cp $(SCREENSHOTS_FROM)/*.png docs/screenshots/
+
 clean:
 	rm -rf var/broker var/test-* var/staticfiles
 
@@ -50,9 +60,11 @@ clean:
 bench: install-dev
 	$(BIN)/python tests/benchmarks/bench_jobs.py
 	$(BIN)/python tests/benchmarks/bench_recovery.py
+	$(BIN)/python tests/benchmarks/bench_accounts.py
 	$(BIN)/python tests/benchmarks/bench_sandbox_throughput.py
 	$(BIN)/python tests/benchmarks/bench_seeding.py
 	$(BIN)/python tests/benchmarks/bench_pages.py
+	$(BIN)/python tests/benchmarks/bench_claims.py
 	$(BIN)/python tests/benchmarks/bench_bankfile.py
 	$(BIN)/python tests/benchmarks/bench_payments.py
 	$(BIN)/python tests/benchmarks/bench_dunning.py

@@ -68,6 +68,26 @@ def invoice_preview(request: HttpRequest, pk: int, invoice_id: int) -> HttpRespo
     return response
 
 
+@member_required(Perm.VIEW)
+@require_GET
+def invoice_pdf(request: HttpRequest, pk: int, invoice_id: int) -> HttpResponse:
+    """The provider's PDF of the invoice, passed through to open in the browser (the token
+    stays with us). 404 when the invoice is gone, 502 when the provider cannot answer."""
+    connection = current.get_or_404(request, Connection.objects, pk=pk)
+    try:
+        pdf = connection_call(
+            connection, lambda api: api.document_pdf(DocumentKind.INVOICE, invoice_id)
+        )
+    except NotFound as exc:
+        raise Http404(_("This invoice no longer exists.")) from exc
+    except (ConnectionUnusable, PacingWait, SmartBusinessError):
+        return HttpResponse(status=502)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="invoice-{invoice_id}.pdf"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
 def _read_invoice(connection: Connection, invoice_id: int) -> tuple[dict | None, str, bool]:
     """(the invoice, "", False), or (None, a sentence saying what went wrong, whether
     the provider said the invoice does not exist)."""

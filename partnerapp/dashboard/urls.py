@@ -26,6 +26,11 @@ urlpatterns = [
         document_views.invoice_preview,
         name="invoice_preview",
     ),
+    path(
+        "connections/<int:pk>/invoices/<int:invoice_id>/pdf/",
+        document_views.invoice_pdf,
+        name="invoice_pdf",
+    ),
     path("connections/<int:pk>/jobs/new/", wizard_views.job_new, name="job_new"),
     path(
         "connections/<int:pk>/jobs/new/render/", wizard_views.job_new_render, name="job_new_render"

@@ -170,3 +170,26 @@ def test_the_preview_passes_the_providers_image_through(client, connect, partner
     assert response["Content-Type"] == "image/png"
     assert response.content.startswith(b"\x89PNG")
     assert connection.access_token not in response.content.decode("latin-1")
+
+
+def test_the_pdf_passes_the_providers_document_through(client, connect, partner, sandbox):
+    invoice_id = sandbox.owner.invoices.order_by("pk").first().pk
+    connection = connect()
+    client.force_login(partner)
+    pdf_url = reverse("dashboard:invoice_pdf", args=[connection.pk, invoice_id])
+    assert f'href="{pdf_url}"' in client.get(page_url(connection, invoice_id)).content.decode()
+
+    response = client.get(pdf_url)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == f'inline; filename="invoice-{invoice_id}.pdf"'
+    assert response.content.startswith(b"%PDF")
+
+
+def test_another_user_gets_404_for_my_invoices_pdf(client, connect, outsider, sandbox):
+    invoice = sandbox.owner.invoices.order_by("pk").first()
+    connection = connect()
+    client.force_login(outsider)
+    pdf_url = reverse("dashboard:invoice_pdf", args=[connection.pk, invoice.pk])
+    assert client.get(pdf_url).status_code == 404

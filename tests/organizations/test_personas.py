@@ -37,6 +37,7 @@ EXPECTED = {
     "dashboard:invoices": ("view", "view"),
     "dashboard:invoice": ("view", "view"),
     "dashboard:invoice_preview": ("view", "view"),
+    "dashboard:invoice_pdf": ("view", "view"),
     "dashboard:job_new": ("operate", "operate"),
     "dashboard:job_new_render": ("operate", "operate"),
     "dashboard:request_log": ("view", "view"),
