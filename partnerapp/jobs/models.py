@@ -150,6 +150,13 @@ class JobItem(models.Model):
             models.Index(fields=["job", "state", "id"], name="item_job_state_id"),
             models.Index(fields=["job", "id"], name="item_job_id"),
             models.Index(fields=["job", "finished_at"], name="item_job_finished"),  # throughput
+            # the claim (states.CLAIM): a job's due pending items in claim order, whatever
+            # share is done; partial, so small, and a claimed item leaves it (0013)
+            models.Index(
+                fields=["job", "not_before", "id"],
+                condition=models.Q(state="pending"),
+                name="item_job_pending",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -72,6 +72,17 @@ def test_the_claim_takes_the_first_due_pending_item_of_its_job(db):
     assert states.item_claim_due(job_id=job.pk, now=later).pk == backed_off.pk
 
 
+def test_an_item_backed_off_goes_before_fresh_ones_once_it_is_due(db):
+    job = JobFactory(status=Job.RUNNING)
+    fresh = JobItemFactory(job=job)
+    due = timezone.now() - timedelta(seconds=1)
+    retried = JobItemFactory(job=job, not_before=due)  # a transient error, its pause over
+
+    claimed = [states.item_claim_due(job_id=job.pk, now=timezone.now()) for _ in range(2)]
+
+    assert [item.pk for item in claimed] == [retried.pk, fresh.pk]
+
+
 def test_concurrent_claims_never_share_an_item(transactional_db):
     require_postgresql()
     job = JobFactory(status=Job.RUNNING)
