@@ -275,6 +275,10 @@ JOB_CONCURRENCY_PER_CONNECTION = envint("JOB_CONCURRENCY_PER_CONNECTION", "4")
 JOB_SLICE_SECONDS = envfloat("JOB_SLICE_SECONDS", "5")
 JOB_STALE_SENDING_SECONDS = envint("JOB_STALE_SENDING_SECONDS", "120")
 JOB_SWEEP_INTERVAL = envfloat("JOB_SWEEP_INTERVAL", "60")
+# A draft whose preview nobody confirmed for this long is cancelled (checked every
+# JOB_DRAFT_EXPIRY_CHECK_INTERVAL seconds): a forgotten preview never starts weeks later.
+JOB_DRAFT_EXPIRY_HOURS = envint("JOB_DRAFT_EXPIRY_HOURS", "24")
+JOB_DRAFT_EXPIRY_CHECK_INTERVAL = envfloat("JOB_DRAFT_EXPIRY_CHECK_INTERVAL", "600")
 # A slice renews its work slot's lease this often; a lease not renewed runs out after
 # JOB_SLOT_LEASE_SECONDS, so a killed worker's slot is free again within seconds.
 JOB_SLOT_RENEW_SECONDS = envfloat("JOB_SLOT_RENEW_SECONDS", "3")
@@ -361,6 +365,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": JOB_STALLED_CHECK_INTERVAL,
     },
     "jobs-schedules": {"task": "partnerapp.jobs.tasks.schedules_tick", "schedule": 30.0},
+    "jobs-expire-drafts": {
+        "task": "partnerapp.jobs.tasks.expire_drafts",
+        "schedule": JOB_DRAFT_EXPIRY_CHECK_INTERVAL,
+    },
     "jobs-archives": {"task": "partnerapp.jobs.tasks.archives_tend", "schedule": 600.0},
     "connections-refresh-idle": {
         "task": "partnerapp.connections.tasks.refresh_idle_connections",

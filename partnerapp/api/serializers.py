@@ -56,14 +56,23 @@ class CountsSerializer(serializers.Serializer):
     finished = serializers.IntegerField()
 
 
+JOB_NAME_HELP = _(
+    "What people call the job. Empty: a name partnerapp makes (action, status filter, dates, "
+    "and the number of items once prepared)."
+)
+
+
 class JobSerializer(serializers.ModelSerializer):
     connection = serializers.IntegerField(source="connection_id")
+    name = serializers.CharField(source="title", read_only=True, help_text=JOB_NAME_HELP)
+    error = serializers.CharField(source="error_message", read_only=True)
     counts = serializers.SerializerMethodField()
 
     class Meta:
         model = BatchJob
         fields = [
             "id",
+            "name",
             "connection",
             "action",
             "status",
@@ -99,6 +108,13 @@ class JobCreateSerializer(serializers.Serializer):
     auto_start = serializers.BooleanField(
         default=False, help_text=_("Start once prepared, without the preview's confirm.")
     )
+    name = serializers.CharField(
+        allow_blank=True, default="", max_length=200, help_text=JOB_NAME_HELP
+    )
+
+
+class JobRenameSerializer(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True, max_length=200, help_text=JOB_NAME_HELP)
 
 
 class ConfirmSerializer(serializers.Serializer):

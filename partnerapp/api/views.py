@@ -156,6 +156,7 @@ class JobList(PartnerListView):
             selection_spec=dict(data["selection"]),
             parameters=data["parameters"],
             auto_start=data["auto_start"],
+            name=data["name"],
         )
         return Response(_job_data(job), status=201)
 
@@ -164,6 +165,17 @@ class JobDetail(PartnerView):
     @extend_schema(responses=s.JobSerializer)
     def get(self, request, pk: int):
         return Response(_job_data(_job(self, pk)))
+
+    @extend_schema(request=s.JobRenameSerializer, responses=s.JobSerializer)
+    def patch(self, request, pk: int):
+        """Rename the job (`name` is all a job lets you change); an empty name brings
+        back the one partnerapp makes."""
+        given = s.JobRenameSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        job = jobs.job_rename(
+            user=None, by_api=True, job=_job(self, pk), name=given.validated_data["name"]
+        )
+        return Response(_job_data(job))
 
 
 class JobPreview(PartnerView):
@@ -259,5 +271,5 @@ class JobCsv(PartnerView):
             "job.export", organization=job.organization_id, obj=job, after={"format": "csv"}
         )
         response = StreamingHttpResponse(export.csv_lines(job), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="partnerapp-job-{job.pk}.csv"'
+        response["Content-Disposition"] = f'attachment; filename="{export.file_name(job)}"'
         return response

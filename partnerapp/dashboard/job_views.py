@@ -76,6 +76,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "statuses": BatchJob.Status.choices,
         "connection": connection,
         "connections": connections,
+        "expiry_hours": settings.JOB_DRAFT_EXPIRY_HOURS,
         "query": urlencode({"status": status, "connection": connection or ""}),
     }
     return render(request, "dashboard/jobs.html", context)
@@ -157,14 +158,35 @@ def _items_context(request: HttpRequest, job: BatchJob) -> dict:
 @member_required(Perm.VIEW)
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
+    return render(request, "dashboard/job.html", _detail_context(request, job))
+
+
+def _detail_context(request: HttpRequest, job: BatchJob) -> dict:
     context = _live_context(request, job)
     context.update(_items_context(request, job))
+    context["name_max"] = jobs.NAME_MAX
     if archives.is_archive_job(job):
         context["archive_job"] = True
         context["archive"] = archives.archive_for(job)
         context["archive_packing"] = archives.archive_packing(job)
         context["archive_keep_days"] = settings.ARCHIVE_KEEP_DAYS
-    return render(request, "dashboard/job.html", context)
+    return context
+
+
+@member_required(Perm.OPERATE)
+@require_http_methods(["POST"])
+def job_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    """The job page's name form. A name it refuses comes back on the job page, as typed,
+    with the reason (400); an empty one brings back the default name."""
+    job = _job(request, pk)
+    typed = request.POST.get("name", "")
+    try:
+        jobs.job_rename(user=request.user, job=job, name=typed)
+    except jobs.JobInputError as exc:
+        context = {**_detail_context(request, job), "name_typed": typed, "name_error": str(exc)}
+        return render(request, "dashboard/job.html", context, status=400)
+    messages.success(request, _("The job is now called “%(name)s”.") % {"name": job.name})
+    return redirect("dashboard:job", pk=job.pk)
 
 
 @member_required(Perm.VIEW)
@@ -338,7 +360,7 @@ def job_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     job = _job(request, pk)
     _record_export(job, "csv")
     response = StreamingHttpResponse(export.csv_lines(job), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="partnerapp-job-{job.pk}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{export.file_name(job)}"'
     return response
 
 

@@ -67,6 +67,7 @@ urlpatterns = [
         job_views.job_item_recipient,
         name="job_item_recipient",
     ),
+    path("jobs/<int:pk>/name/", job_views.job_rename, name="job_rename"),
     path("jobs/<int:pk>/<slug:command>/", job_views.job_control, name="job_control"),
     path("schedules/", schedule_views.schedule_list, name="schedules"),
     path("schedules/new/", schedule_views.schedule_create, name="schedule_create"),

@@ -143,7 +143,8 @@ def _page(request, connection, form, *, renderings=None, status=200) -> HttpResp
         "renderings": renderings,
         "placeholders": PLACEHOLDER_HELP,
         "own_placeholders": OWN_PLACEHOLDER_HELP,
-        "reminder_texts": reminder_texts(form),
+        "reminder_levels": reminder_tabs(form),
+        "action_warnings": action_warnings(),
         "email_tabs": tabs,
         "open_language": next(tab.language for tab in tabs if tab.active),
         "shipped_email_texts": shipped_email_texts(),
@@ -192,6 +193,59 @@ def _posts_one_text(form: JobWizardForm, default: str) -> bool:
     given = [bool((data.get(name) or "").strip()) for name in ("subject", "body")]
     own = [bool((data.get(f"{name}_{default}") or "").strip()) for name in ("subject", "body")]
     return any(given) and not any(own)
+
+
+@dataclass(frozen=True)
+class ReminderLevel:
+    """One reminder level's texts in the wizard: a tab per language, as the email's."""
+
+    level: str  # "R1"
+    label: str  # "1st reminder"
+    tabs: list[EmailTab]
+
+    @property
+    def has_error(self) -> bool:
+        return any(tab.has_error for tab in self.tabs)
+
+
+def reminder_tabs(form: JobWizardForm) -> list[ReminderLevel]:
+    """Each level's subject and message per language; the tab that opens: the first with
+    an error, else the job's default language."""
+    default = form.default_language()
+    levels = []
+    for level in LEVELS:
+        tabs = [_reminder_tab(form, level, code, name) for code, name in LANGUAGE_NAMES.items()]
+        failing = [tab.language for tab in tabs if tab.has_error]
+        opened = failing[0] if failing else default
+        tabs = [replace(tab, active=tab.language == opened) for tab in tabs]
+        levels.append(ReminderLevel(level=level, label=status_label(level), tabs=tabs))
+    return levels
+
+
+def _reminder_tab(form: JobWizardForm, level: str, code: str, name: str) -> EmailTab:
+    with translation.override(code):
+        subject_label, body_label = _("Subject"), _("Message")
+    return EmailTab(
+        language=code,
+        name=name,
+        subject=form[f"{level}_subject_{code}"],
+        body=form[f"{level}_body_{code}"],
+        subject_label=subject_label,
+        body_label=body_label,
+        is_default=False,
+        active=False,
+    )
+
+
+def action_warnings() -> list[tuple[str, str]]:
+    """What confirming does at the provider, per operation (the archive only reads): each
+    distinct warning with the operation names it is shown for (`data-operations`)."""
+    groups: dict[str, list[str]] = {}
+    for operation in OPERATIONS.values():
+        names = groups.setdefault(str(operation.warning), [])
+        if operation.reads_selection and operation.name not in names:
+            names.append(operation.name)
+    return [(" ".join(names), text) for text, names in groups.items() if names]
 
 
 def reminder_texts(form) -> list[tuple[str, list[tuple[str, object, object]]]]:

@@ -6,12 +6,15 @@ makes every item transition one conditional UPDATE.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerapp.connections.models import Connection
+from partnerapp.jobs import naming
 from partnerapp.jobs.operations import OPERATION_CHOICES, operation_for
 from partnerapp.organizations.models import Organization
 
@@ -50,12 +53,14 @@ class BatchJob(models.Model):
     selection = models.JSONField(default=dict)
     # The action's arguments, e.g. {"subject", "body", "receipt", "sender", "resend"}.
     parameters = models.JSONField(default=dict)
-    # What people call it; empty: the name is made from the action, selection and count.
+    # What people call it (`naming.py` makes the default one, in the creator's language);
+    # empty on jobs from before names were stored: `title` makes it for the reader.
     name = models.CharField(max_length=200, blank=True)
     auto_start = models.BooleanField(default=False)  # False: wait for the preview's confirm
     schedule_run = models.OneToOneField(
         "ScheduleRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="job"
     )
+    # Why it failed or stopped: a sentence, or one of ERROR_TEXTS' codes (`error_message`).
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     prepared_at = models.DateTimeField(null=True, blank=True)
@@ -70,13 +75,41 @@ class BatchJob(models.Model):
             models.Index(fields=["status"]),
         ]
 
+    # Codes `error` may hold instead of a sentence, said in the reader's language.
+    DRAFT_EXPIRED = "draft_expired"
+    ERROR_TEXTS = {
+        DRAFT_EXPIRED: _(
+            "Nobody confirmed this draft in time, so it expired and was cancelled. "
+            "Nothing was done; create a new job to do it."
+        ),
+    }
+
     def __str__(self) -> str:
-        return f"{self.operation.label} #{self.pk}"
+        return self.title
 
     def save(self, *args, **kwargs):
         if self.organization_id is None:
             self.organization_id = self.connection.organization_id
         super().save(*args, **kwargs)
+
+    @property
+    def title(self) -> str:
+        """What people call the job: its name, else its default name made now."""
+        return self.name or naming.default_name(self)
+
+    @property
+    def error_message(self) -> str:
+        """`error` for people: a code's sentence in the active language, else as stored."""
+        text = self.ERROR_TEXTS.get(self.error)
+        return str(text) if text is not None else self.error
+
+    @property
+    def expires_at(self):
+        """When an unconfirmed draft expires (`services.jobs_expire_drafts`); None for a
+        job that is no such draft."""
+        if self.status != self.Status.DRAFT or self.auto_start:
+            return None
+        return self.created_at + timedelta(hours=settings.JOB_DRAFT_EXPIRY_HOURS)
 
     @property
     def operation(self):

@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from partnerapp.connections.models import Connection
@@ -22,7 +22,7 @@ from partnerapp.connections.services import (
     ClientCredentialsRefused,
     ConnectionUnusable,
 )
-from partnerapp.jobs import ledger, notifications, outcomes, selection, states
+from partnerapp.jobs import ledger, naming, notifications, outcomes, selection, states
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.operations import Context, JobInputError, operation_for
 from partnerapp.jobs.operations.email import (
@@ -49,6 +49,7 @@ Item = JobItem.State
 Job = BatchJob.Status
 PREPARE_MAX_PACING_WAIT = 30.0
 PREPARE_RETRY_DELAY = 10.0
+NAME_MAX = BatchJob._meta.get_field("name").max_length
 __all__ = ["CHANGEABLE_STATUSES", "RECIPIENTS_MAX_CHARS", "JobInputError", "recipient_addresses"]
 
 
@@ -78,13 +79,16 @@ def job_create(
     auto_start: bool = False,
     schedule_run=None,
     by_api: bool = False,
+    name: str = "",
 ) -> BatchJob:
     """A draft job; its preparation (reading the selected documents) starts after commit.
 
     The parameters are checked by the operation's own form, whoever sends them (the
     wizard, a schedule, the API): one validation for every path. `by_api`: made through
     the partner API (`user` None), whose key the API checked; the audit log names the key.
+    `name`: what to call it; empty: the default name (`naming.py`), in the active language.
     """
+    name = _name_check(name)
     try:
         operation = operation_for(action)
     except KeyError:
@@ -100,7 +104,7 @@ def job_create(
         _check_selection(selection_spec)
     operation.check(parameters)
     with transaction.atomic():
-        job = BatchJob.objects.create(
+        job = BatchJob(
             user=user,
             connection=connection,
             action=action,
@@ -108,7 +112,12 @@ def job_create(
             parameters=parameters,
             auto_start=auto_start,
             schedule_run=schedule_run,
+            name=name,
         )
+        if not name:
+            with translation.override(naming.creation_language(job)):
+                job.name = naming.default_name(job)[:NAME_MAX]
+        job.save()
         transaction.on_commit(lambda: _tasks().job_prepare.delay(job.pk))
         audit.record(
             "job.create",
@@ -118,6 +127,44 @@ def job_create(
             actor=user if schedule_run is None else None,  # a schedule's run: the system
         )
     return job
+
+
+def _name_check(name: str) -> str:
+    """A name a person gave, trimmed; JobInputError when it is too long."""
+    name = " ".join(str(name or "").split())  # one line, as lists and titles show it
+    if len(name) > NAME_MAX:
+        raise JobInputError(
+            _("The name is %(n)d characters long; it can have at most %(max)d.")
+            % {"n": len(name), "max": NAME_MAX}
+        )
+    return name
+
+
+def job_rename(*, user, job: BatchJob, name: str, by_api: bool = False) -> BatchJob:
+    """Call `job` `name`; an empty name brings back the default one (in the active
+    language, with the count once prepared). Preparation never overwrites a person's name.
+    `by_api`: the partner API renames it (`user` None), its key checked by the API."""
+    if not by_api:
+        permissions.require_member(user, job.organization_id, Perm.OPERATE)
+    before = job.name
+    name = _name_check(name) or _default_name(job)
+    BatchJob.objects.filter(pk=job.pk).update(name=name)
+    job.name = name
+    if name != before:
+        audit.record(
+            "job.rename",
+            organization=job.organization_id,
+            obj=job,
+            before={"name": before},
+            after={"name": name},
+            actor=user,
+        )
+    return job
+
+
+def _default_name(job: BatchJob) -> str:
+    count = job.items.count() if job.prepared_at else None
+    return naming.default_name(job, count=count)[:NAME_MAX]
 
 
 def _audit(action: str, job: BatchJob, *, before: str, **after) -> None:
@@ -202,9 +249,18 @@ def job_prepare(*, job_id: int) -> PrepareLater | None:
         return None
     BatchJob.objects.filter(pk=job.pk).update(prepared_at=timezone.now(), error="")
     job.prepared_at = timezone.now()
+    _name_with_count(job)
     if job.auto_start:
         job_start(job=job)
     return None
+
+
+def _name_with_count(job: BatchJob) -> None:
+    """Add the item count to a default name. Conditional on the name read: a person who
+    renamed the job meanwhile keeps their name."""
+    counted = naming.counted_name(job, job.items.count())
+    if counted is not None:
+        BatchJob.objects.filter(pk=job.pk, name=job.name).update(name=counted[:NAME_MAX])
 
 
 def _items_for(job: BatchJob, documents: list[dict], *, today) -> list[JobItem]:
@@ -614,6 +670,41 @@ def jobs_awaiting_preparation(*, older_than: int | None = None) -> list[int]:
     cutoff = timezone.now() - timedelta(seconds=age)
     drafts = BatchJob.objects.filter(status=Job.DRAFT, prepared_at=None, created_at__lt=cutoff)
     return list(drafts.values_list("pk", flat=True))
+
+
+def jobs_expire_drafts(*, now=None) -> int:
+    """Cancel the drafts nobody confirmed within JOB_DRAFT_EXPIRY_HOURS; returns how many.
+
+    One conditional UPDATE (draft → cancelled): a draft confirmed at the same moment is
+    either queued first, and the UPDATE no longer matches it, or cancelled first, and its
+    confirm (draft → queued) matches nothing. Never both. `error` holds a code, said in
+    the reader's language (`BatchJob.error_message`). Drafts that start by themselves
+    (a schedule's, an API job with auto_start) wait for no one and are left alone.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.JOB_DRAFT_EXPIRY_HOURS)
+    drafts = BatchJob.objects.filter(auto_start=False, created_at__lt=cutoff)
+    expired = states.jobs_move(
+        drafts,
+        source=Job.DRAFT,
+        target=Job.CANCELLED,
+        finished_at=now,
+        error=BatchJob.DRAFT_EXPIRED,
+    )
+    if expired:
+        # this run's jobs: cancelled as expired at exactly `now`
+        ours = BatchJob.objects.filter(
+            status=Job.CANCELLED, error=BatchJob.DRAFT_EXPIRED, finished_at=now
+        )
+        states.item_move(
+            JobItem.objects.filter(job__in=ours),
+            source=Item.PENDING,
+            target=Item.SKIPPED,
+            **outcomes.record("cancelled"),
+        )
+        for job in ours:
+            _audit("expire", job, before=Job.DRAFT)
+    return expired
 
 
 # -- following the connection -------------------------------------------------------------------

@@ -88,6 +88,14 @@ def item_claim_due(*, job_id: int, now) -> JobItem | None:
     return claimed[0] if claimed else None
 
 
+def jobs_move(jobs: QuerySet[BatchJob], *, source: str, target: str, **changes: Any) -> int:
+    """Move every job of `jobs` still in `source` to `target` in one conditional UPDATE;
+    returns how many moved (a job another process moved first is left alone)."""
+    if target not in JOB_TRANSITIONS[source]:
+        raise InvalidTransition(f"job {source} → {target}")
+    return jobs.filter(status=source).update(status=target, **changes)
+
+
 def job_move(job: BatchJob, *, target: str, sources: set[str] | None = None, **changes) -> bool:
     """Move `job` to `target` if it is still in one of `sources` (default: its current status).
 

@@ -47,6 +47,12 @@ def restart_stalled() -> None:
 
 
 @shared_task
+def expire_drafts() -> int:
+    """Periodic (celery beat): drafts nobody confirmed in JOB_DRAFT_EXPIRY_HOURS are cancelled."""
+    return services.jobs_expire_drafts()
+
+
+@shared_task
 def schedules_tick() -> list[int]:
     return schedules.schedules_tick()
 

@@ -69,6 +69,8 @@ ACTIONS = {
     "job.pause": _("Job paused"),
     "job.resume": _("Job resumed"),
     "job.cancel": _("Job cancelled"),
+    "job.expire": _("Unconfirmed draft expired"),
+    "job.rename": _("Job renamed"),
     "job.retry": _("Failed items retried"),
     "job.resend": _("Items sent again"),
     "job.recipient": _("Recipient corrected and item sent again"),

@@ -1,5 +1,5 @@
-// The job wizard: show only the fields the chosen action needs, the email's languages as
-// tabs, and the live rendering of the open tab. Without JavaScript every part stays
+// The job wizard: show only the fields the chosen action needs, the email's and each
+// reminder level's languages as tabs, and the live rendering of the email's open tab. Without JavaScript every part stays
 // visible, the "Render" button renders every language, and the server ignores the
 // fields the action does not use.
 (function () {
@@ -20,6 +20,9 @@
     var template = document.getElementById("reminder-texts-template");
     if (operation === "send_reminders" && texts && template && !texts.children.length) {
       texts.appendChild(template.content.cloneNode(true));
+      texts.querySelectorAll("[data-language-tabs]").forEach(function (container) {
+        setUpTabs(container, null);
+      });
     }
     var override = form.querySelector("#id_recipient_override");
     var chosen = form.querySelector("input[name='recipients']:checked");
@@ -79,19 +82,28 @@
   }
 
   // Tabs as the WAI-ARIA pattern has them: arrow keys, Home and End move between the
-  // tabs and open the one they reach; only the open tab is in the Tab order.
-  function setUpTabs(form) {
-    var container = form.querySelector("[data-language-tabs]");
-    if (!container) { return; }
+  // tabs and open the one they reach; only the open tab is in the Tab order. `onOpen`
+  // (may be null) hears of each tab opened, `quietly` when it is the first one.
+  function setUpTabs(container, onOpen) {
     var tablist = container.querySelector("[data-tablist]");
+    if (!tablist) { return; }
     var tabs = Array.prototype.slice.call(tablist.querySelectorAll("[role=tab]"));
     container.classList.add("tabs-on");
     tablist.hidden = false;
+    function open(chosen, quietly) {
+      tabs.forEach(function (tab) {
+        var selected = tab === chosen;
+        tab.setAttribute("aria-selected", selected ? "true" : "false");
+        tab.tabIndex = selected ? 0 : -1;
+        document.getElementById(tab.getAttribute("aria-controls")).hidden = !selected;
+      });
+      if (onOpen) { onOpen(chosen, quietly); }
+    }
     tabs.forEach(function (tab) {
       var panel = document.getElementById(tab.getAttribute("aria-controls"));
       panel.setAttribute("role", "tabpanel");
       panel.setAttribute("aria-labelledby", tab.id);
-      tab.addEventListener("click", function () { open(form, tabs, tab); });
+      tab.addEventListener("click", function () { open(tab); });
     });
     tablist.addEventListener("keydown", function (event) {
       var index = tabs.indexOf(document.activeElement);
@@ -104,25 +116,22 @@
       }[event.key];
       if (next === undefined) { return; }
       event.preventDefault();
-      open(form, tabs, tabs[next]);
+      open(tabs[next]);
       tabs[next].focus();
     });
     var opened = tabs.filter(function (tab) {
       return tab.getAttribute("aria-selected") === "true";
     })[0] || tabs[0];
-    open(form, tabs, opened, true);
+    open(opened, true);
   }
 
-  function open(form, tabs, chosen, quietly) {
-    tabs.forEach(function (tab) {
-      var selected = tab === chosen;
-      tab.setAttribute("aria-selected", selected ? "true" : "false");
-      tab.tabIndex = selected ? 0 : -1;
-      document.getElementById(tab.getAttribute("aria-controls")).hidden = !selected;
-    });
-    var language = form.querySelector("[data-render-language]");
-    if (language) { language.value = chosen.getAttribute("data-language"); }
-    if (!quietly) { askForRendering(); }
+  // The email's open tab is the language the live rendering shows.
+  function emailTabOpened(form) {
+    return function (tab, quietly) {
+      var language = form.querySelector("[data-render-language]");
+      if (language) { language.value = tab.getAttribute("data-language"); }
+      if (!quietly) { askForRendering(); }
+    };
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -134,10 +143,10 @@
     form.querySelectorAll("[data-live-only]").forEach(function (part) {
       part.hidden = !window.htmx;
     });
-    setUpTabs(form);
+    var email = document.getElementById("email-texts");
+    if (email) { setUpTabs(email, emailTabOpened(form)); }
     update(form);
     form.addEventListener("change", function () { update(form); askForRendering(); });
-    var texts = form.querySelector("[data-language-tabs]");
-    if (texts) { texts.addEventListener("input", askForRendering); }
+    if (email) { email.addEventListener("input", askForRendering); }
   });
 })();

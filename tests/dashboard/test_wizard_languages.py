@@ -93,9 +93,11 @@ def test_the_tabs_are_accessible_and_the_readers_language_is_the_default(client,
     assert all('aria-selected="false"' in tab(html, code) for code in ("de", "fr", "it"))
     assert all(f'aria-controls="email-panel-{code}"' in tab(html, code) for code in LANGUAGES)
     assert re.search(r'<option value="en" selected>English</option>', html)
-    # Each tab's labels are in its language: "Subject" labels only the English subject.
+    # Each tab's labels are in its language: "Subject" labels only the English subjects
+    # (the email's and, in the same tabs, each reminder level's).
     assert re.findall(r'<label for="id_\w+"[^>]*>Subject</label>', html) == [
-        '<label for="id_subject_en" lang="en">Subject</label>'
+        f'<label for="id_{level}subject_en" lang="en">Subject</label>'
+        for level in ("", "R1_", "R2_", "R3_")
     ]
     assert '<label for="id_subject_fr" lang="fr">Objet</label>' in html
     assert '<label for="id_body_it" lang="it">Messaggio</label>' in html
@@ -107,7 +109,7 @@ def test_a_german_reader_starts_with_german_as_the_default(client, wizard):
     html = client.get(wizard.url, headers={"Accept-Language": "de"}).content.decode()
     assert re.search(r'<option value="de" selected>Deutsch</option>', html)
     assert 'aria-selected="true"' in tab(html, "de")
-    assert html.count(">Betreff</label>") == 1
+    assert html.count(">Betreff</label>") == 4  # the email's and three reminder levels'
 
 
 def test_a_job_stores_each_languages_text_and_the_default(wizard, sandbox):

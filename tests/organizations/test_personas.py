@@ -56,6 +56,7 @@ EXPECTED = {
     "dashboard:job_item": ("view", "view"),
     "dashboard:job_item_resend": ("operate", "operate"),
     "dashboard:job_item_recipient": ("operate", "operate"),
+    "dashboard:job_rename": ("operate", "operate"),
     "dashboard:job_control": ("view", "operate"),
     "dashboard:schedules": ("view", "view"),
     "dashboard:schedule_create": ("operate", "operate"),

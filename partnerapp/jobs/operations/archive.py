@@ -291,6 +291,7 @@ class ArchiveForm(ParametersForm):
 class DownloadPdfs(Operation):
     name = "archive_pdfs"
     title = gettext_lazy("Download the PDFs of %(documents)s as one ZIP")
+    name_title = gettext_lazy("PDF archive of %(documents)s")
     form_class = ArchiveForm
     steps = (FetchPdf(),)
     # Any status: an archive is for the records, cancelled documents included.
@@ -298,6 +299,11 @@ class DownloadPdfs(Operation):
     repeatable = False  # nothing to resend: reading again is simply another archive job
     done_word = gettext_lazy("downloaded")
     will_word = gettext_lazy("will be downloaded")
+    warning = gettext_lazy(
+        "Downloading PDFs only reads them: nothing changes at SmartBusiness and no customer "
+        "gets anything. The next page shows a preview; nothing is downloaded before you "
+        "confirm it."
+    )
 
     def confirm_label(self, count: int) -> str:
         return ngettext(

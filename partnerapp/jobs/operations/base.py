@@ -99,6 +99,8 @@ class Operation:
 
     name: ClassVar[str]  # "send_by_email"
     title: ClassVar[Promise]  # "Send %(documents)s by email"
+    # What a job of it is called (`jobs/naming.py`): "%(documents)s by email".
+    name_title: ClassVar[Promise]
     form_class: ClassVar[type[ParametersForm]]
     steps: ClassVar[tuple[Step, ...]]
     documents: ClassVar[tuple[str, ...]] = tuple(DOCUMENTS)
@@ -138,13 +140,27 @@ class Operation:
         text = str(self.title % {"documents": DOCUMENTS[self.document][1]})
         return text[:1].upper() + text[1:]
 
-    # -- parameters -------------------------------------------------------------------------
+    @property
+    def name_label(self) -> str:
+        """ "Invoices by email": the start of a job's default name, in the active language."""
+        text = str(self.name_title % {"documents": DOCUMENTS[self.document][1]})
+        return text[:1].upper() + text[1:]
 
     # -- words for its pages -------------------------------------------------------------------
 
     # The counter of items done ("sent"), and what the preview says the pending ones get.
     done_word: ClassVar[Promise] = gettext_lazy("sent")
     will_word: ClassVar[Promise] = gettext_lazy("will be sent")
+
+    # The wizard's word on what confirming does at the provider (the archive only reads).
+    warning: ClassVar[Promise] = gettext_lazy(
+        "This action cannot be undone at SmartBusiness; the next page shows a preview and "
+        "nothing happens before you confirm it."
+    )
+
+    def count_label(self, count: int) -> str:
+        """How many items a job has, for its name: "15 documents"."""
+        return ngettext("%(n)d document", "%(n)d documents", count) % {"n": count}
 
     def confirm_label(self, count: int) -> str:
         """The preview's confirm button: "Confirm and send 12 documents"."""

@@ -301,6 +301,7 @@ def draft_or_resend(document: dict[str, Any], params: dict[str, Any]) -> Outcome
 class SendByEmail(Operation):
     name = "send_by_email"
     title = gettext_lazy("Send %(documents)s by email")
+    name_title = gettext_lazy("%(documents)s by email")
     form_class = EmailForm
     steps = (SendEmail(),)
     sends = sends_email = True

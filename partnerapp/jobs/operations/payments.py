@@ -160,6 +160,7 @@ class RecordPayment(Step):
 class RecordPayments(Operation):
     name = "record_payments"
     title = gettext_lazy("Record payments on %(documents)s")
+    name_title = gettext_lazy("Payments on %(documents)s")
     form_class = PaymentsForm
     steps = (RecordPayment(),)
     documents = ("invoice",)
@@ -168,6 +169,9 @@ class RecordPayments(Operation):
     repeatable = False  # the same bank entry is never recorded twice, whoever asks
     done_word = gettext_lazy("recorded")
     will_word = gettext_lazy("will be recorded")
+
+    def count_label(self, count: int) -> str:
+        return ngettext("%(n)d payment", "%(n)d payments", count) % {"n": count}
 
     def confirm_label(self, count: int) -> str:
         return ngettext(

@@ -52,6 +52,7 @@ class SendPost(Step):
 class SendByPost(Operation):
     name = "send_by_post"
     title = gettext_lazy("Send %(documents)s by post")
+    name_title = gettext_lazy("%(documents)s by post")
     form_class = PostForm
     steps = (SendPost(),)
     sends = True

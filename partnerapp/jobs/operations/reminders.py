@@ -252,6 +252,7 @@ class SendReminder(SendEmail):
 class PaymentReminders(Operation):
     name = "send_reminders"
     title = gettext_lazy("Send payment reminders for %(documents)s")
+    name_title = gettext_lazy("Payment reminders for %(documents)s")
     form_class = RemindersForm
     steps = (RaiseLevel(), SendReminder())
     documents = ("invoice",)

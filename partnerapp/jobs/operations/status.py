@@ -74,6 +74,7 @@ class ChangeStatusTo(Step):
 class ChangeStatus(Operation):
     name = "change_status"
     title = gettext_lazy("Change the status of %(documents)s")
+    name_title = gettext_lazy("Status change of %(documents)s")
     form_class = StatusForm
     steps = (ChangeStatusTo(),)
     default_statuses = (vocabulary.DRAFT,)
