@@ -63,7 +63,7 @@ class Server:
             try:
                 requests.get(f"{self.url}/health/?check=database", headers=HTTPS, timeout=2)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up, or still booting
                 time.sleep(0.2)
         raise AssertionError(f"gunicorn did not answer; see {self.log}")
 
