@@ -19,7 +19,6 @@ from django.utils.translation import gettext
 from playwright.sync_api import Page, expect
 
 from partnerapp.jobs.models import BatchJob, JobItem
-from partnerapp.jobs.operations import operation_for
 from partnerapp.jobs.operations.texts import shipped_text
 from partnerapp.sandbox.models import Invoice
 from partnerapp.smartbusiness.vocabulary import status_label
@@ -98,12 +97,12 @@ def test_a_reminder_run_reminds_french_invoices_in_french_once_and_reads_in_fren
     expect(page.get_by_label("Days after the due date before the 1st reminder")).to_have_value("10")
     first_level = reminder_level_texts(page, "1st reminder")
     first_level.locator("summary").click()
-    expect(first_level.get_by_label("Subject (Français)")).to_have_value(
-        shipped_text("R1", "fr")["subject"]
-    )
-    expect(first_level.get_by_label("Subject (Deutsch)")).to_have_value(
-        shipped_text("R1", "de")["subject"]
-    )
+    # a tab per language, as the email's; each tab's labels in its own language
+    first_level.get_by_role("tab", name="Français").click()
+    expect(first_level.get_by_label("Objet")).to_have_value(shipped_text("R1", "fr")["subject"])
+    expect(first_level.get_by_label("Betreff")).to_be_hidden()
+    first_level.get_by_role("tab", name="Deutsch").click()
+    expect(first_level.get_by_label("Betreff")).to_have_value(shipped_text("R1", "de")["subject"])
     screenshot(page, "wizard")
     page.get_by_role("button", name="Continue to the preview").click()
 
@@ -191,8 +190,9 @@ def french(text: str) -> str:
 def read_in_french(browser, sandbox, partner, job: BatchJob, screenshot) -> None:
     """The job page and one item's page in French: the language, the structure and the
     data hold; the words are the catalog's (being filled in), not fixed here."""
+    job.refresh_from_db()
+    title = f"{job.name} #{job.pk}"  # the name stays in its creator's language (English)
     with translation.override("fr"):
-        title = f"{operation_for(REMINDERS).label} #{job.pk}"
         first_reminder = status_label("R1")
     context = browser.new_context(locale="fr-CH", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15000)
