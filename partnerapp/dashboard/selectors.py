@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.core.paginator import Paginator
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -20,13 +21,15 @@ from django.utils.translation import gettext as _
 from partnerapp.connections.models import ClientRefusal, Connection, RequestLogEntry
 from partnerapp.connections.services import client_refusals
 from partnerapp.dashboard.charts import Chart, Reference, Series
-from partnerapp.jobs.models import BatchJob, JobItem
+from partnerapp.jobs.counts import counts_for
+from partnerapp.jobs.models import BatchJob, JobItem, JobItemCount
 from partnerapp.jobs.operations import OPERATIONS
 
 Item = JobItem.State
 Job = BatchJob.Status
 
 RECENT_JOBS = 10
+CONNECTIONS_PER_PAGE = 50  # the overview's table of accounts; a firm may have a thousand
 # What lists of jobs never show and may be large (a payment job carries every payment).
 JOB_BULK = ("parameters", "selection")
 ALERT_DAYS = 30  # failed jobs and problem items older than this no longer raise alerts
@@ -130,22 +133,8 @@ def connection_card(connection: Connection, *, now: datetime) -> ConnectionCard:
 
 
 def counts_for_jobs(job_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Items per state for each job, in one aggregate query (the shape of job_counts)."""
-    counts = {pk: dict.fromkeys(Item.values, 0) for pk in job_ids}
-    if job_ids:
-        rows = (
-            JobItem.objects.filter(job_id__in=job_ids)
-            .values("job_id", "state")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        for row in rows:
-            counts[row["job_id"]][row["state"]] = row["n"]
-    for job_counts in counts.values():
-        job_counts["total"] = sum(job_counts[state] for state in Item.values)
-        job_counts["finished"] = job_counts["total"] - job_counts[Item.PENDING]
-        job_counts["finished"] -= job_counts[Item.SENDING]
-    return counts
+    """Items per state for each job, in one query (the shape of job_counts)."""
+    return counts_for(job_ids)
 
 
 def jobs_with_counts(jobs) -> list[tuple[BatchJob, dict[str, int]]]:
@@ -169,32 +158,46 @@ class Alert:
     refusal: ClientRefusal | None = None
 
 
-def alerts_for(organization, connections: list[Connection], *, now: datetime) -> list[Alert]:
+def alerts_for(organization, *, now: datetime) -> list[Alert]:
     """Connections that need re-authorization or fail to refresh, paused jobs, failed jobs
     and jobs with failed or uncertain items — most urgent first. The provider refusing
-    partnerapp's own credentials comes first: nothing moves until the operator acts."""
-    used = {c.base_url for c in connections if c.status == Connection.Status.ACTIVE}
-    alerts = [
-        Alert(kind="client_refused", level="bad", refusal=refusal)
-        for refusal in client_refusals()
-        if refusal.base_url in used
-    ]
+    partnerapp's own credentials comes first: nothing moves until the operator acts.
+    Asks for the connections in trouble only: an organization may have a thousand."""
+    mine = Connection.objects.filter(organization=organization)
+    active = mine.filter(status=Connection.Status.ACTIVE)
+    alerts = []
+    if refusals := client_refusals():
+        used = set(
+            active.filter(base_url__in=[r.base_url for r in refusals]).values_list(
+                "base_url", flat=True
+            )
+        )
+        alerts += [
+            Alert(kind="client_refused", level="bad", refusal=refusal)
+            for refusal in refusals
+            if refusal.base_url in used
+        ]
+    troubled = list(
+        mine.filter(
+            Q(status=Connection.Status.NEEDS_REAUTH) | Q(status=Connection.Status.ACTIVE)
+        ).exclude(status=Connection.Status.ACTIVE, last_error="")
+    )
     alerts += [
         Alert(kind="reauth", level="bad", connection=c)
-        for c in connections
+        for c in troubled
         if c.status == Connection.Status.NEEDS_REAUTH
     ]
     alerts += [
         Alert(kind="refresh_failed", level="warn", connection=c)
-        for c in connections
-        if c.status == Connection.Status.ACTIVE and c.last_error
+        for c in troubled
+        if c.status == Connection.Status.ACTIVE
     ]
     return alerts + _job_alerts(organization, now=now)
 
 
 def _job_alerts(organization, *, now: datetime) -> list[Alert]:
     """Newest first, at most ALERTS_PER_KIND of each kind, so one kind cannot crowd out
-    another. Four queries."""
+    another. Five queries, whatever the number of jobs."""
     since = now - timedelta(days=ALERT_DAYS)
     jobs = (
         BatchJob.objects.filter(organization=organization)
@@ -204,45 +207,40 @@ def _job_alerts(organization, *, now: datetime) -> list[Alert]:
     newest = ("-created_at", "-pk")
     paused = jobs.filter(status=Job.PAUSED).order_by(*newest)[:ALERTS_PER_KIND]
     failed = jobs.filter(status=Job.FAILED, created_at__gte=since).order_by(*newest)
-    problems = _problem_items(organization, since=since)
-    troubled = jobs.filter(pk__in=list(problems)).order_by(*newest)[:ALERTS_PER_KIND]
+    troubled = list(_troubled(jobs, since=since).order_by(*newest)[:ALERTS_PER_KIND])
+    problems = counts_for([job.pk for job in troubled])
     alerts = [Alert(kind="paused", level="warn", job=j, connection=j.connection) for j in paused]
     alerts += [Alert(kind="job_failed", level="bad", job=j) for j in failed[:ALERTS_PER_KIND]]
     for job in troubled:
         for state, kind in ((Item.FAILED, "items_failed"), (Item.UNCERTAIN, "items_uncertain")):
-            if count := problems[job.pk].get(state):
+            if count := problems[job.pk][state]:
                 alerts.append(Alert(kind=kind, level="warn", job=job, count=count))
     return alerts
 
 
-def _problem_items(organization, *, since: datetime) -> dict[int, dict[str, int]]:
-    """Failed and uncertain items of recent jobs that can still act on them."""
-    rows = (
-        JobItem.objects.filter(
-            job__organization=organization,
-            job__created_at__gte=since,
-            state__in=[Item.FAILED, Item.UNCERTAIN],
-        )
-        .exclude(job__status__in=[Job.CANCELLED, Job.FAILED])
-        .values("job_id", "state")
-        .annotate(n=Count("pk"))
+def _troubled(jobs, *, since: datetime):
+    """Recent jobs with failed or uncertain items that can still act on them (from the
+    kept counts: a job of a million items is not counted again)."""
+    problems = (
+        JobItemCount.objects.filter(job_id=OuterRef("pk"), state__in=[Item.FAILED, Item.UNCERTAIN])
         .order_by()
+        .values("job_id")
+        .annotate(n=Sum("count"))
+        .values("n")
     )
-    problems: dict[int, dict[str, int]] = {}
-    for row in rows:
-        problems.setdefault(row["job_id"], {})[row["state"]] = row["n"]
-    return problems
+    recent = jobs.filter(created_at__gte=since).exclude(status__in=[Job.CANCELLED, Job.FAILED])
+    return recent.annotate(problems=Subquery(problems)).filter(problems__gt=0)
 
 
 # -- the overview --------------------------------------------------------------------------------
 
 
-def overview_for(organization) -> dict:
-    """Everything the overview shows, in a fixed handful of queries."""
+def overview_for(organization, *, page: str | None = None) -> dict:
+    """Everything the overview shows, in a fixed handful of queries: a page of the
+    connections (by name), the recent jobs and the alerts."""
     now = timezone.now()
-    connections = list(
-        Connection.objects.filter(organization=organization).select_related("rate_window")
-    )
+    connections = Connection.objects.filter(organization=organization).select_related("rate_window")
+    connections_page = Paginator(connections, CONNECTIONS_PER_PAGE).get_page(page)
     recent = (
         BatchJob.objects.filter(organization=organization)
         .select_related("connection")
@@ -250,9 +248,10 @@ def overview_for(organization) -> dict:
     )
     recent = recent[:RECENT_JOBS]
     return {
-        "cards": [connection_card(c, now=now) for c in connections],
+        "cards": [connection_card(c, now=now) for c in connections_page],
+        "connections_page": connections_page,
         "recent_jobs": jobs_with_counts(recent),
-        "alerts": alerts_for(organization, connections, now=now),
+        "alerts": alerts_for(organization, now=now),
         "now": now,
     }
 

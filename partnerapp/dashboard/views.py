@@ -28,7 +28,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @member_required(Perm.VIEW)
 def _overview(request: HttpRequest) -> HttpResponse:
-    context = selectors.overview_for(request.organization)
+    context = selectors.overview_for(request.organization, page=request.GET.get("page"))
     return render(request, "dashboard/overview.html", context)
 
 

@@ -196,6 +196,25 @@ class JobItem(models.Model):
         return f"{self.document_number or self.document_id} ({self.state})"
 
 
+class JobItemCount(models.Model):
+    """A change in how many of a job's items are in a state, written by the database.
+
+    Triggers on jobs_jobitem (migration 0013) append a row per statement and (job,
+    state) it changed; a job's counts are the sums (`counts.py`). No foreign-key
+    constraint: deleting a job deletes its items, whose rows bring its sums to zero,
+    and Django need not collect these rows first.
+    """
+
+    job = models.ForeignKey(
+        BatchJob, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    state = models.CharField(max_length=12)
+    count = models.BigIntegerField()  # the difference: +n items came, -n went
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} {self.state} {self.count:+d}"
+
+
 class SendSlot(models.Model):
     """One of a connection's JOB_CONCURRENCY_PER_CONNECTION work slots (a lease).
 

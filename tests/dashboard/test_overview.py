@@ -293,8 +293,9 @@ def test_the_overview_stays_fast_with_50_accounts_and_1000_jobs(
     client.force_login(partner)
     overview(client)  # warm up: templates, URL resolvers
     # session, user, the user's memberships (one read: current organization and switcher),
-    # then the page's own: connections, jobs, counts, refusals, alerts
-    with django_assert_max_num_queries(11):
+    # then the page's own: connections (a page, and how many), jobs, counts, refusals,
+    # connections in trouble, job alerts
+    with django_assert_max_num_queries(13):
         html = overview(client)
     assert html.count('data-testid="connection-row"') == 50
     assert html.count('data-testid="job-row"') == 10
