@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -100,7 +101,9 @@ def wait_until(predicate, what: str, *, alive=()):
 
 
 def job_run_tasks(*logs: Path) -> int:
-    return sum(log.read_bytes().count(b"Task partnerapp.jobs.tasks.job_run[") for log in logs)
+    """Tasks received: a task's id is logged when received and again when it finished."""
+    received = re.compile(rb"Task partnerapp\.jobs\.tasks\.job_run\[[0-9a-f-]+\] received")
+    return sum(len(received.findall(log.read_bytes())) for log in logs)
 
 
 def kill(process) -> None:
