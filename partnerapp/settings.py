@@ -273,6 +273,14 @@ REQUEST_LOG_RETENTION_DAYS = envint("REQUEST_LOG_RETENTION_DAYS", "30")
 # Jobs
 JOB_CONCURRENCY_PER_CONNECTION = envint("JOB_CONCURRENCY_PER_CONNECTION", "4")
 JOB_SLICE_SECONDS = envfloat("JOB_SLICE_SECONDS", "5")
+# A slice also ends after this many items (0: only JOB_SLICE_SECONDS bounds it): with many
+# accounts running at once, short turns keep every account moving at the same pace.
+JOB_SLICE_ITEMS = envint("JOB_SLICE_ITEMS", "4")
+# The broker priority of a chain's later slices: a new job's first slice (and its preview)
+# goes before them. Kombu's Redis transport serves 0 first and 3, 6, 9 after; brokers
+# without priorities (the filesystem default, RabbitMQ queues without x-max-priority)
+# ignore it. 0: every slice alike.
+JOB_CONTINUE_PRIORITY = envint("JOB_CONTINUE_PRIORITY", "6")
 JOB_STALE_SENDING_SECONDS = envint("JOB_STALE_SENDING_SECONDS", "120")
 JOB_SWEEP_INTERVAL = envfloat("JOB_SWEEP_INTERVAL", "60")
 # A draft whose preview nobody confirmed for this long is cancelled (checked every

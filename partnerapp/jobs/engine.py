@@ -14,9 +14,11 @@ step is performed and recorded on its own (`JobItem.step` is the first step not
 proven done); after a crash the item resumes there, and a step that took effect is
 never repeated.
 
-Work happens in slices of JOB_SLICE_SECONDS: a slice holds one of the account's
-work slots, then re-enqueues itself behind every other job's slices, so a huge
-job of one account never starves a small job of another.
+Work happens in slices of at most JOB_SLICE_SECONDS and JOB_SLICE_ITEMS items: a
+slice holds one of the account's work slots, then re-enqueues itself behind every
+other job's slices — and, by its broker priority (JOB_CONTINUE_PRIORITY), behind
+every new job's first slice — so a huge job of one account never starves a small
+job of another, and with hundreds of accounts each one's turns come round quickly.
 
 A job's chains show they are alive on `BatchJob.heartbeat_at`: a working slice
 writes it (and its slot lease renews it, `slots.py`); a chain that waits (a busy
@@ -82,19 +84,23 @@ class SliceOutcome:
 STOP = SliceOutcome(more=False)
 
 
-def job_work(*, job_id: int, seconds: float, restart_mark: str = "") -> SliceOutcome:
+def job_work(
+    *, job_id: int, seconds: float, restart_mark: str = "", queued_for: float = 0
+) -> SliceOutcome:
     """Act on items of one job for up to `seconds`, holding one of the account's slots.
 
     `restart_mark` is set on the first slice of a chain the sweeper started
     (`sweep_stalled_jobs`): when another chain of the job showed life since, the job
     was only slow, not stalled, and this chain ends at once rather than add to them.
+    `queued_for`: how long this slice waited in the queue behind other jobs' slices
+    past its due time; its next turn is expected to take as long (see `_due_back`).
     """
     job = BatchJob.objects.select_related("connection", "user").get(pk=job_id)
     if restart_mark and job.heartbeat_at != datetime.fromisoformat(restart_mark):
         return STOP
     outcome = _slice(job, seconds=seconds)
     if outcome.more:
-        _due_back(job, delay=outcome.delay)
+        _due_back(job, delay=outcome.delay + queued_for)
     return outcome
 
 
@@ -122,7 +128,8 @@ def _slice(job: BatchJob, *, seconds: float) -> SliceOutcome:
 
 def _due_back(job: BatchJob, *, delay: float) -> None:
     """The chain waits `delay` seconds: say when it is due back, so that the sweeper
-    does not take a long wait (a rate-limit reset) for a dead chain."""
+    does not take a long wait (a rate-limit reset, or its turn behind the slices of
+    hundreds of other accounts) for a dead chain."""
     if delay > 0:
         due = timezone.now() + timedelta(seconds=delay)
         BatchJob.objects.filter(pk=job.pk, status__in=[Job.QUEUED, Job.RUNNING]).update(
@@ -131,8 +138,8 @@ def _due_back(job: BatchJob, *, delay: float) -> None:
 
 
 def _work(job: BatchJob, *, deadline: float, lease: slots.SlotLease) -> SliceOutcome:
-    checked = 0.0
-    while time.monotonic() < deadline:
+    checked, performed = 0.0, 0
+    while time.monotonic() < deadline and not _slice_full(performed):
         if lease.lost.is_set():  # the slot went to another slice: come back for another
             return SliceOutcome(more=True)
         if time.monotonic() - checked >= STATUS_CHECK_INTERVAL:
@@ -146,7 +153,14 @@ def _work(job: BatchJob, *, deadline: float, lease: slots.SlotLease) -> SliceOut
         outcome = item_perform(job, item)
         if outcome is not None:
             return outcome
+        performed += 1
     return SliceOutcome(more=True)
+
+
+def _slice_full(performed: int) -> bool:
+    """A slice also ends after JOB_SLICE_ITEMS items (0: no such bound), so that with
+    many accounts each job's turn in the queue is short and the turns go round fast."""
+    return 0 < settings.JOB_SLICE_ITEMS <= performed
 
 
 def item_claim_next(job: BatchJob) -> JobItem | None:

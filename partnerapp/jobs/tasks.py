@@ -4,6 +4,8 @@ Item work is idempotent by the claim (pending → sending is one conditional
 UPDATE), so the tasks run with acks_late and are re-queued when a worker dies.
 """
 
+import time
+
 from celery import shared_task
 from django.conf import settings
 
@@ -18,17 +20,27 @@ def job_prepare(job_id: int) -> None:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def job_run(job_id: int, restart_mark: str = "") -> None:
+def job_run(job_id: int, restart_mark: str = "", due: float | None = None) -> None:
     """One slice of work; the chain re-enqueues itself so other jobs get turns too.
 
     Exactly one task per slice or wait: a chain that must wait is enqueued once, with
-    the wait as its countdown.
+    the wait as its countdown. `due` (epoch seconds) is when the slice was meant to
+    start; how late it started is the time other jobs' slices took before it.
     """
+    queued_for = max(0.0, time.time() - due) if due else 0.0
     outcome = engine.job_work(
-        job_id=job_id, seconds=settings.JOB_SLICE_SECONDS, restart_mark=restart_mark
+        job_id=job_id,
+        seconds=settings.JOB_SLICE_SECONDS,
+        restart_mark=restart_mark,
+        queued_for=queued_for,
     )
-    if outcome.more:
-        job_run.apply_async((job_id,), countdown=outcome.delay)
+    if outcome.more:  # behind every new job's first slice (JOB_CONTINUE_PRIORITY)
+        job_run.apply_async(
+            (job_id,),
+            {"due": time.time() + outcome.delay},
+            countdown=outcome.delay,
+            priority=settings.JOB_CONTINUE_PRIORITY,
+        )
 
 
 @shared_task
