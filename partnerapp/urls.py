@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from partnerapp.health import views as health_views
+from partnerapp.organizations import views as organization_views
 
 
 class FaviconRedirect(RedirectView):
@@ -24,7 +25,8 @@ urlpatterns = [
     path("organization/api-keys/", include("partnerapp.api.key_urls")),
     path("api/v1/", include("partnerapp.api.urls")),  # the partner API, authenticated by keys
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, also keeping the choice for the member's e-mails.
+    path("i18n/setlang/", organization_views.language_set, name="set_language"),
     path("admin/", admin.site.urls),
     path("health/", include("partnerapp.health.urls")),
     path("metrics", health_views.metrics, name="metrics"),

@@ -239,23 +239,23 @@ def _notify_used(link: ConnectLink) -> None:
     """Tell the members who asked for it (and the link's creator) the account is here."""
     connection = link.connection
     url = site_url(reverse("dashboard:connection", args=[connection.pk]))
-    subject = _("%(client)s connected their SmartBusiness account") % {"client": link.client_name}
-    body = _(
-        "%(client)s used your connect link and connected the SmartBusiness account "
-        "%(account)s to %(firm)s.\n\nThe connection:\n%(url)s\n"
-    ) % {
-        "client": link.client_name,
-        "account": connection.owner_name,
-        "firm": link.organization.name,
-        "url": url,
-    }
-    notify(
-        link.organization_id,
-        "connect_link_used",
-        subject=subject,
-        body=body,
-        creator=link.created_by,
-    )
+
+    def compose() -> tuple[str, str]:
+        subject = _("%(client)s connected their SmartBusiness account") % {
+            "client": link.client_name
+        }
+        body = _(
+            "%(client)s used your connect link and connected the SmartBusiness account "
+            "%(account)s to %(firm)s.\n\nThe connection:\n%(url)s\n"
+        ) % {
+            "client": link.client_name,
+            "account": connection.owner_name,
+            "firm": link.organization.name,
+            "url": url,
+        }
+        return subject, body
+
+    notify(link.organization_id, "connect_link_used", compose=compose, creator=link.created_by)
 
 
 def owner_name(link: ConnectLink) -> str:

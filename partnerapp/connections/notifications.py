@@ -18,18 +18,21 @@ def needs_reauth_notify(connection: Connection) -> None:
     """E-mail the members who asked for it (and whoever connected the account) that the
     owner must connect the account again; the link leads to its Reconnect button."""
     link = site_url(reverse("dashboard:connection", args=[connection.pk]))
-    subject = _("SmartBusiness account %(name)s needs to be reconnected") % {
-        "name": connection.owner_name
-    }
-    body = _(
-        "partnerapp can no longer use the SmartBusiness account %(name)s: %(reason)s\n\n"
-        "Jobs of this account are paused and resume after you reconnect it here:\n%(link)s\n"
-    ) % {"name": connection.owner_name, "reason": connection.last_error, "link": link}
+
+    def compose() -> tuple[str, str]:
+        subject = _("SmartBusiness account %(name)s needs to be reconnected") % {
+            "name": connection.owner_name
+        }
+        body = _(
+            "partnerapp can no longer use the SmartBusiness account %(name)s: %(reason)s\n\n"
+            "Jobs of this account are paused and resume after you reconnect it here:\n%(link)s\n"
+        ) % {"name": connection.owner_name, "reason": connection.last_error, "link": link}
+        return subject, body
+
     notify(
         connection.organization_id,
         "connection_needs_reauth",
-        subject=subject,
-        body=body,
+        compose=compose,
         creator=connection.user,
     )
     from partnerapp.webhooks import events  # lazily: webhooks imports connections

@@ -57,6 +57,9 @@ class Membership(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # E-mails the member asked for (`notifications.EVENTS`), e.g. ["job_paused"].
     notify = models.JSONField(default=default_notify, blank=True)
+    # The language the member last chose or signed in with: their e-mails are written in it
+    # (empty: the site's default).
+    language = models.CharField(max_length=8, blank=True)
 
     class Meta:
         ordering = ["organization", "user__email", "pk"]

@@ -12,6 +12,7 @@ from django.dispatch import receiver
 from partnerapp.organizations import audit
 from partnerapp.organizations.current import personal_organization
 from partnerapp.organizations.models import Membership
+from partnerapp.organizations.notifications import remember_language
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="personal_organization")
@@ -26,6 +27,8 @@ def user_created(sender, instance, created, raw=False, **kwargs):
 @receiver(user_logged_in, dispatch_uid="audit_login")
 def signed_in(sender, request, user, **kwargs):
     _record_everywhere("auth.login", user, actor=user)
+    if request is not None:  # the language the site speaks to them in, for their e-mails
+        remember_language(user, getattr(request, "LANGUAGE_CODE", ""))
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views import i18n
 from django.views.decorators.http import require_POST
 
 from partnerapp.organizations import current, mfa, permissions, services
@@ -22,6 +23,7 @@ from partnerapp.organizations.forms import (
     RoleForm,
 )
 from partnerapp.organizations.models import Invitation, Membership
+from partnerapp.organizations.notifications import remember_language
 from partnerapp.organizations.permissions import Perm, member_required
 from partnerapp.organizations.services import OrganizationError
 
@@ -257,3 +259,12 @@ def mfa_required(request: HttpRequest) -> HttpResponse:
     if not mfa.blocks(request, current.membership(request)):
         return redirect("dashboard:overview")
     return render(request, "organizations/mfa_required.html")
+
+
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's set_language (a POST; the next page in the chosen language), which also
+    keeps the choice on the user's memberships: their e-mails are written in it."""
+    response = i18n.set_language(request)
+    if request.method == "POST" and request.user.is_authenticated:
+        remember_language(request.user, request.POST.get("language", ""))
+    return response

@@ -12,7 +12,6 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +21,7 @@ from partnerapp.connections import crypto
 from partnerapp.connections.notifications import site_url
 from partnerapp.organizations import audit, permissions
 from partnerapp.organizations.models import Membership
+from partnerapp.organizations.notifications import mail, member_addresses
 from partnerapp.organizations.permissions import Perm
 from partnerapp.webhooks.models import (
     TEST_EVENT,
@@ -160,44 +160,47 @@ def endpoints_disable_failing(*, endpoint_id: int | None = None) -> list[int]:
         found = found.filter(pk=endpoint_id)
     switched = []
     for endpoint in found:
-        reason = _("no successful delivery since %(since)s") % {
-            "since": timezone.localtime(endpoint.failing_since).strftime("%Y-%m-%d %H:%M")
-        }
+        reason = _off_reason(endpoint)
         off = WebhookEndpoint.objects.filter(pk=endpoint.pk, enabled=True).update(
             enabled=False, disabled_at=timezone.now(), disabled_reason=reason
         )
         if off:
             with audit.by_system():
                 _record("disable", endpoint, before={"enabled": True}, after={"enabled": False})
-            transaction.on_commit(
-                lambda endpoint=endpoint, reason=reason: _mail_off(endpoint, reason)
-            )
+            transaction.on_commit(lambda endpoint=endpoint: _mail_off(endpoint))
             switched.append(endpoint.pk)
     return switched
 
 
-def _mail_off(endpoint: WebhookEndpoint, reason: str) -> None:
+def _off_reason(endpoint: WebhookEndpoint) -> str:
+    return _("no successful delivery since %(since)s") % {
+        "since": timezone.localtime(endpoint.failing_since).strftime("%d.%m.%Y %H:%M")
+    }
+
+
+def _mail_off(endpoint: WebhookEndpoint) -> None:
     """Tell the owners and admins (who can switch it on again) that deliveries stopped."""
     admins = Membership.objects.filter(
         organization_id=endpoint.organization_id,
         role__in=[Membership.Role.OWNER, Membership.Role.ADMIN],
     ).select_related("user")
     link = site_url(reverse("webhooks:endpoint", args=[endpoint.pk]))
-    subject = _("Webhook endpoint switched off: %(url)s") % {"url": endpoint.url}
-    body = _(
-        "partnerapp switched off the webhook endpoint %(url)s of %(organization)s: %(reason)s.\n\n"
-        "No events are sent to it until you switch it on again here:\n%(link)s\n"
-    ) % {
-        "url": endpoint.url,
-        "organization": endpoint.organization.name,
-        "reason": reason,
-        "link": link,
-    }
-    emails = sorted({m.user.email for m in admins if m.user.email})
-    try:
-        send_mass_mail([(subject, body, None, [email]) for email in emails], fail_silently=False)
-    except OSError:
-        logger.exception("could not e-mail about webhook endpoint %s", endpoint.pk)
+
+    def compose() -> tuple[str, str]:
+        subject = _("Webhook endpoint switched off: %(url)s") % {"url": endpoint.url}
+        body = _(
+            "partnerapp switched off the webhook endpoint %(url)s of %(organization)s: "
+            "%(reason)s.\n\n"
+            "No events are sent to it until you switch it on again here:\n%(link)s\n"
+        ) % {
+            "url": endpoint.url,
+            "organization": endpoint.organization.name,
+            "reason": _off_reason(endpoint),
+            "link": link,
+        }
+        return subject, body
+
+    mail(member_addresses(admins), compose, what=f"webhook endpoint {endpoint.pk}")
 
 
 def secrets_reencrypt() -> int:

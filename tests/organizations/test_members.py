@@ -10,12 +10,13 @@ from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from partnerapp.organizations import services
 from partnerapp.organizations.current import personal_organization
 from partnerapp.organizations.models import Invitation, Membership, Organization
-from partnerapp.organizations.notifications import recipients
+from partnerapp.organizations.notifications import notify, recipients
 from partnerapp.organizations.services import OrganizationError
 from tests.factories import PASSWORD, UserFactory
 from tests.jobs.factories import ConnectionFactory, JobFactory
@@ -231,18 +232,52 @@ def test_an_admin_may_not_invite_an_owner(firm):
 # -- notifications ---------------------------------------------------------------------------
 
 
+def addresses(organization_id, event, **kwargs) -> list[str]:
+    return [address for address, _language in recipients(organization_id, event, **kwargs)]
+
+
 def test_notifications_go_to_members_who_opted_in_and_to_the_jobs_creator(partner, firm):
     operator, viewer = member(firm, "operator"), member(firm, "viewer")
     services.notify_set(membership=viewer, events=["job_finished"])
     services.notify_set(membership=operator, events=[])
     services.notify_set(membership=owner_of(firm), events=[])
-    assert recipients(firm.pk, "job_finished") == [viewer.user.email]
-    both = recipients(firm.pk, "job_finished", creator=operator.user)
+    assert addresses(firm.pk, "job_finished") == [viewer.user.email]
+    both = addresses(firm.pk, "job_finished", creator=operator.user)
     assert sorted(both) == sorted([viewer.user.email, operator.user.email])
-    assert recipients(firm.pk, "job_paused") == []
+    assert addresses(firm.pk, "job_paused") == []
 
 
 def test_a_member_who_left_hears_nothing_even_about_their_own_job(partner, firm):
     operator = member(firm, "operator")
     services.member_remove(actor=owner_of(firm), member=operator)
-    assert operator.user.email not in recipients(firm.pk, "job_paused", creator=operator.user)
+    assert operator.user.email not in addresses(firm.pk, "job_paused", creator=operator.user)
+
+
+def test_each_member_reads_the_mail_in_the_language_they_chose(partner, firm, client, mailoutbox):
+    """The language switch (and a sign-in) is remembered on the memberships; a notification
+    is written in each recipient's language, whoever's language the sender had."""
+    german, french = member(firm, "operator"), member(firm, "viewer")
+    for membership in (german, french):
+        services.notify_set(membership=membership, events=["job_finished"])
+    services.notify_set(membership=owner_of(firm), events=[])
+    client.force_login(german.user)
+    assert client.post("/i18n/setlang/", {"language": "de", "next": "/"}).status_code == 302
+    client.force_login(french.user)
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    client.post("/i18n/setlang/", {"language": "xx", "next": "/"})  # not ours: ignored
+    french.refresh_from_db()
+    assert french.language == "fr"
+
+    with translation.override("it"):  # the sender's language plays no part
+        sent = notify(
+            firm.pk,
+            "job_finished",
+            compose=lambda: (gettext("Job finished: %(job)s") % {"job": "X"}, gettext("paused")),
+        )
+    assert sent == 2
+    said = {message.to[0]: message.subject for message in mailoutbox}
+    with translation.override("de"):
+        assert said[german.user.email] == gettext("Job finished: %(job)s") % {"job": "X"}
+    with translation.override("fr"):
+        assert said[french.user.email] == gettext("Job finished: %(job)s") % {"job": "X"}
+    assert said[german.user.email] != said[french.user.email]
