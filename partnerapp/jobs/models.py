@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from partnerapp.connections.models import Connection
 from partnerapp.jobs import naming
 from partnerapp.jobs.operations import OPERATION_CHOICES, operation_for
+from partnerapp.jobs.outcomes import NOT_RETRYABLE
 from partnerapp.organizations.models import Organization
 
 
@@ -189,6 +190,13 @@ class JobItem(models.Model):
                 fields=["job", "not_before", "id"],
                 condition=models.Q(state="pending"),
                 name="item_job_pending",
+            ),
+            # how many failed items "Retry failed" leaves alone, without reading every
+            # failed item of a big job (jobs.services.job_failed_counts)
+            models.Index(
+                fields=["job"],
+                condition=models.Q(state="failed") & NOT_RETRYABLE,
+                name="item_job_failed_final",
             ),
         ]
 

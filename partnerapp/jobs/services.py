@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -440,9 +440,11 @@ def job_retry_failed(*, job: BatchJob) -> int:
 
 def job_failed_counts(job: BatchJob) -> dict[str, int]:
     """The job's failed items: how many "Retry failed" would try again, how many not."""
-    failed = job.items.filter(state=Item.FAILED)
-    counts = failed.aggregate(total=Count("pk"), final=Count("pk", filter=outcomes.NOT_RETRYABLE))
-    return {"retryable": counts["total"] - counts["final"], "not_retryable": counts["final"]}
+    # from the kept counts and a partial index of the final ones: a job may have
+    # 60,000 failed items, and reading each one's outcome took half a second
+    total = job_counts(job)[Item.FAILED]
+    final = job.items.filter(outcomes.NOT_RETRYABLE, state=Item.FAILED).count()
+    return {"retryable": total - final, "not_retryable": final}
 
 
 def item_recipient_retry(*, job: BatchJob, item_pk: int, recipients: str) -> bool:

@@ -1,6 +1,7 @@
 """Claims and counts that stay flat at a million items (issue 14, part 6).
 
-1. The claim's own index: a job's pending items in claim order.
+1. The claim's own index: a job's pending items in claim order (and, beside it, the
+failed items "Retry failed" leaves alone, which the job page counts).
 
 The claim takes a job's first pending item by id. With (job, state, id) alone the
 planner may walk the primary key instead and filter: at 10 % done that reads every
@@ -136,6 +137,16 @@ class Migration(migrations.Migration):
                 condition=models.Q(("state", "pending")),
                 fields=["job", "not_before", "id"],
                 name="item_job_pending",
+            ),
+        ),
+        AddIndexConcurrentlyOnPostgres(
+            model_name="jobitem",
+            index=models.Index(
+                condition=models.Q(
+                    ("state", "failed"), ("outcome_params__contains", {"retryable": False})
+                ),
+                fields=["job"],
+                name="item_job_failed_final",
             ),
         ),
         migrations.CreateModel(
