@@ -210,6 +210,7 @@ EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "True")
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("de", _("German")), ("fr", _("French")), ("it", _("Italian"))]
+FORMAT_MODULE_PATH = ["partnerapp.formats"]  # Swiss dates and numbers in every language
 LOCALE_PATHS = [BASE_DIR / "partnerapp" / "locale"]
 TIME_ZONE = env("TIME_ZONE", "Europe/Zurich")
 USE_I18N = True

@@ -6,6 +6,7 @@ Against the sandbox over real HTTP: the invoices shown are the provider's own an
 import html as html_text
 import re
 
+import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 
@@ -140,3 +141,19 @@ def test_job_times_read_as_relative_with_the_exact_swiss_time_on_hover(client, p
     assert "vor 3 Minuten</time>" in pages["de"]
     assert "il y a 3\xa0minutes</time>" in pages["fr"]  # Django keeps number and unit together
     assert "3\xa0minutes ago</time>" in pages["en"]
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr", "it"])
+def test_a_moment_reads_the_swiss_way_in_every_language(language):
+    """A plain {{ moment }} and the named formats: 05.12.2026 14:03, never "Dec. 5, 2026"."""
+    from datetime import datetime
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    moment = datetime(2026, 12, 5, 14, 3)
+    with translation.override(language):
+        shown = Template(
+            '{{ m }}|{{ m|date:"SHORT_DATETIME_FORMAT" }}|{{ m|date }}|{{ m|time }}'
+        ).render(Context({"m": moment}))
+    assert shown == "05.12.2026 14:03|05.12.2026 14:03|05.12.2026|14:03"

@@ -1,0 +1,1 @@
+from partnerapp.formats.swiss import *  # noqa: F403 - the same in every language
