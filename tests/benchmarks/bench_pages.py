@@ -107,6 +107,7 @@ def seed_account(email: str, *, connections: int, jobs: int, big_items: int, sma
                 user=user,
                 connection=conns[n % len(conns)],
                 action="invoice.send_by_email",
+                name=f"Rechnungen Kunde {n % len(conns)} ({n})",  # as jobs.naming names them
                 status="running" if n == 0 else rng.choice(statuses),
                 parameters={"subject": "Rechnung {INVOICENO}", "body": "{SALUTATION}\n\nDanke."},
                 selection={"filter": {"status": "DR"}},
