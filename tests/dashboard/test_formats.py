@@ -43,6 +43,18 @@ def test_amounts_read_as_swiss_francs_right_aligned(client, connect, partner):
     assert '<th class="num">Total</th>' in html
 
 
+def test_invoice_dates_read_as_swiss_days_on_one_line(client, connect, partner):
+    """The provider's "2026-12-03" is 03.12.2026 in the table, in a cell that never wraps."""
+    connection = connect()
+    client.force_login(partner)
+    html = invoices_page(client, connection, per_page=100)
+    listed = connection_call(connection, lambda api: api.invoices(limit=100, sort="-number"))
+    first = listed.items[0]
+    year, month, day = str(first["date"])[:10].split("-")
+    assert f'<td class="small wide-only day">{day}.{month}.{year}</td>' in html
+    assert not re.search(r"<td[^>]*>\d{4}-\d{2}-\d{2}</td>", html)
+
+
 def test_statuses_show_as_words_in_coloured_badges(client, connect, partner, sandbox):
     connection = connect()
     client.force_login(partner)

@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 
+from partnerapp.smartbusiness.placeholders import swiss_date
+
 register = template.Library()
 
 EXACT = "d.m.Y H:i"  # one format for a moment, in every language (01.12.2026 20:52)
@@ -20,3 +22,9 @@ def ago(value) -> str:
     return format_html(
         '<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact, naturaltime(value)
     )
+
+
+@register.filter
+def day(value) -> str:
+    """A provider's day ("2026-12-03", or a date) the Swiss way: 03.12.2026; "" for none."""
+    return swiss_date(value) if value else ""
