@@ -370,7 +370,7 @@ class _CachedClient:
     def __init__(self, connection: Connection, key: tuple) -> None:
         self.key = key
         self.context = INTERACTIVE
-        self.window = pacing.WindowWatch()
+        self.window = pacing.window_watch(connection.pk)
         self.sent_at = timezone.now()
         connection_id = connection.pk
 

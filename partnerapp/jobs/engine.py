@@ -40,6 +40,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from partnerapp.connections import requestlog
 from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import (
     CallContext,
@@ -47,7 +48,7 @@ from partnerapp.connections.services import (
     ConnectionUnusable,
     connection_call,
 )
-from partnerapp.jobs import ledger, notifications, outcomes, slots, states
+from partnerapp.jobs import heartbeat, ledger, notifications, outcomes, slots, states
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.operations import Context
 from partnerapp.smartbusiness.client import ActionResult
@@ -121,7 +122,8 @@ def _slice(job: BatchJob, *, seconds: float) -> SliceOutcome:
         # look per slice length (a single scheduled task per wait), not a poll.
         return SliceOutcome(more=True, delay=settings.JOB_SLICE_SECONDS)
     try:
-        return _work(job, deadline=time.monotonic() + seconds, lease=lease)
+        with requestlog.batched():  # the slice's calls are logged in batches
+            return _work(job, deadline=time.monotonic() + seconds, lease=lease)
     finally:
         lease.release()
 
@@ -143,8 +145,7 @@ def _work(job: BatchJob, *, deadline: float, lease: slots.SlotLease) -> SliceOut
         if lease.lost.is_set():  # the slot went to another slice: come back for another
             return SliceOutcome(more=True)
         if time.monotonic() - checked >= STATUS_CHECK_INTERVAL:
-            still_running = BatchJob.objects.filter(pk=job.pk, status=Job.RUNNING)
-            if not still_running.update(heartbeat_at=timezone.now()):
+            if not heartbeat.job_beat(job.pk, interval=STATUS_CHECK_INTERVAL):
                 return STOP  # paused or cancelled meanwhile
             checked = time.monotonic()
         item = item_claim_next(job)
@@ -193,6 +194,7 @@ def _wait_or_finish(job: BatchJob) -> SliceOutcome:
 
 def job_finish(job: BatchJob) -> None:
     """Done: the operation finishes its part (e.g. packs an archive), then the owner hears."""
+    requestlog.entries_flush()  # this process's calls are in the log before the job is done
     if states.job_move(job, target=Job.DONE, sources={Job.RUNNING}, finished_at=timezone.now()):
         from partnerapp.jobs.services import job_counts
 

@@ -20,11 +20,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.db.models.functions import Now
-from django.utils import timezone
 
-from partnerapp.jobs.models import BatchJob, SendSlot
+from partnerapp.jobs import heartbeat
+from partnerapp.jobs.models import SendSlot
 
 logger = logging.getLogger(__name__)
 
@@ -34,17 +34,37 @@ def _lease_end():
 
 
 def slot_take(connection_id: int, *, holder: str) -> bool:
-    """Lease a free slot of the connection for `holder`; False when all are taken."""
+    """Lease a free slot of the connection for `holder`; False when all are taken.
+
+    Usually one UPDATE (a slice starts every few items, so this is a statement per
+    handful of invoices); the connection's first slice creates its slots, and a take
+    that lost a race for the slot it aimed at tries every free one in turn.
+    """
+    return _take_first_free(connection_id, holder) or _take_any_free(connection_id, holder)
+
+
+def _free(connection_id: int):
+    free = Q(leased_until__isnull=True) | Q(leased_until__lt=Now())
+    size = settings.JOB_CONCURRENCY_PER_CONNECTION
+    return SendSlot.objects.filter(free, connection_id=connection_id, number__lt=size)
+
+
+def _take_first_free(connection_id: int, holder: str) -> bool:
+    first = _free(connection_id).order_by("number").values("pk")[:1]
+    # The outer filter repeats "free": of two takers aiming at one slot, one wins.
+    slot = _free(connection_id).filter(pk__in=Subquery(first))
+    return bool(slot.update(holder=holder, leased_until=_lease_end()))
+
+
+def _take_any_free(connection_id: int, holder: str) -> bool:
     size = settings.JOB_CONCURRENCY_PER_CONNECTION
     SendSlot.objects.bulk_create(
         [SendSlot(connection_id=connection_id, number=n) for n in range(size)],
         ignore_conflicts=True,
     )
-    free = Q(leased_until__isnull=True) | Q(leased_until__lt=Now())
-    slots = SendSlot.objects.filter(free, connection_id=connection_id, number__lt=size)
-    for slot_id in slots.values_list("pk", flat=True):
-        leased = SendSlot.objects.filter(free, pk=slot_id).update(
-            holder=holder, leased_until=_lease_end()
+    for slot_id in _free(connection_id).values_list("pk", flat=True):
+        leased = (
+            _free(connection_id).filter(pk=slot_id).update(holder=holder, leased_until=_lease_end())
         )
         if leased:
             return True
@@ -105,8 +125,7 @@ class SlotLease:
         try:
             if not slot_renew(self.connection_id, holder=self.holder):
                 return False
-            running = BatchJob.objects.filter(pk=self.job_id, status=BatchJob.Status.RUNNING)
-            running.update(heartbeat_at=timezone.now())
+            heartbeat.job_beat(self.job_id)  # no write when a slice of the job just did
         except DatabaseError:
             logger.warning("slot %s: lease renewal failed", self.holder, exc_info=True)
         return True
