@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from partnerapp.sandbox import faults
-from partnerapp.sandbox.models import AccessToken, FaultProfile, digest
+from partnerapp.sandbox.models import AccessToken, Client, FaultProfile, Grant, Owner, digest
 from partnerapp.sandbox.ratelimit import take_permit
 from partnerapp.sandbox.responses import ApiProblem, problem_response
+from partnerapp.sandbox.rows import Columns, split
 
 View = Callable[..., HttpResponse]
 EXPIRED = "Access token is expired"
@@ -36,23 +38,51 @@ def unauthorized(hint: str) -> ApiProblem:
     return ApiProblem(401, "Unauthorized", meta={"error_type": "access_denied", "hint": hint})
 
 
-def authenticate(request: HttpRequest) -> AccessToken:
+TOKEN, CLIENT, OWNER = Columns(AccessToken, "t"), Columns(Client, "c"), Columns(Owner, "o")
+GRANT, PROFILE = Columns(Grant, "g"), Columns(FaultProfile, "p")
+
+
+@cache
+def caller_sql() -> str:
+    """One statement for everything a call is checked against: the access token, its
+    client, owner and grant (revoked?), and the fault profile in force (the owner's own
+    row, else the global one: faults.profile_for's rule; none: the settings' defaults)."""
+    # Names come from the models, values go as parameters.
+    return f"""
+        SELECT {TOKEN.select()}, {CLIENT.select()}, {OWNER.select()}, {GRANT.select()},
+               {PROFILE.select()}
+        FROM {TOKEN.table()}
+        JOIN {CLIENT.table()} ON c.id = t.client_id
+        JOIN {OWNER.table()} ON o.id = t.owner_id
+        LEFT JOIN {GRANT.table()} ON g.id = t.grant_id
+        LEFT JOIN {PROFILE.table()} ON p.id = (
+            SELECT f.id FROM {Columns(FaultProfile, "f").table()}
+            WHERE f.owner_id = t.owner_id OR f.is_global
+            ORDER BY f.is_global LIMIT 1
+        )
+        WHERE t.token_digest = %s
+    """  # noqa: S608
+
+
+def authenticate(request: HttpRequest) -> tuple[AccessToken, FaultProfile]:
+    """The bearer token (its client, owner and grant loaded) and the owner's fault profile;
+    401 when the token is missing, unknown, revoked or expired."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
         raise unauthorized('Missing "Authorization" header')
-    token = (
-        AccessToken.objects.select_related("owner", "client", "grant")
-        .filter(token_digest=digest(value.strip()))
-        .first()
-    )
-    if token is None:
+    with connection.cursor() as cursor:
+        cursor.execute(caller_sql(), [digest(value.strip())])
+        row = cursor.fetchone()
+    if row is None:
         raise unauthorized("Access token could not be verified")
-    if token.revoked_at is not None or (token.grant and token.grant.revoked_at is not None):
+    token, client, owner, grant, profile = split(row, TOKEN, CLIENT, OWNER, GRANT, PROFILE)
+    token.client, token.owner, token.grant = client, owner, grant
+    if token.revoked_at is not None or (grant and grant.revoked_at is not None):
         raise unauthorized(REVOKED)
     if token.expires_at <= timezone.now():
         raise unauthorized(EXPIRED)
-    return token
+    return token, profile or faults.default_profile()
 
 
 def scopes_missing(scopes: list[str]) -> ApiProblem:
@@ -87,8 +117,7 @@ def endpoint(*, methods: set[str], scope: str | None) -> Callable[[View], View]:
 def _serve(request, view: View, methods, scope, args, kwargs) -> HttpResponse:
     if request.method not in methods:
         raise ApiProblem(405, headers={"Allow": ", ".join(sorted(methods))})
-    token = authenticate(request)
-    profile = faults.profile_for(token.owner)
+    token, profile = authenticate(request)
     if faults.claim_forced_expiry(profile, token):
         raise unauthorized(EXPIRED)
     limit, period = faults.rate_budget(profile)

@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from partnerapp.sandbox.models import Client, Owner, RateWindow
+from partnerapp.sandbox.models import Client, Owner
 
 
 @dataclass(frozen=True)
@@ -31,13 +31,18 @@ class RateState:
         return cls(limit=limit, remaining=limit, reset=settings.SANDBOX_RATE_LIMIT_PERIOD)
 
 
-# One statement per call: the window's row is locked only while it is updated, so
-# concurrent calls of one account do not queue behind a transaction (RETURNING: PG, SQLite).
+# One statement per call, the first of an (owner, client) included (INSERT … ON CONFLICT
+# … RETURNING: PostgreSQL, SQLite >= 3.35): the window's row is locked only while it is
+# updated, so concurrent calls of one account do not queue behind a transaction. In the
+# SET, the existing row's columns are the values before this update.
 COUNT_CALL = """
-    UPDATE sandbox_ratewindow
-    SET window_start = CASE WHEN window_start <= %s THEN %s ELSE window_start END,
-        count = CASE WHEN window_start <= %s THEN 1 ELSE count + 1 END
-    WHERE owner_id = %s AND client_id = %s
+    INSERT INTO sandbox_ratewindow (owner_id, client_id, window_start, count)
+    VALUES (%(owner)s, %(client)s, %(now)s, 1)
+    ON CONFLICT (owner_id, client_id) DO UPDATE SET
+        window_start = CASE WHEN sandbox_ratewindow.window_start <= %(expired_before)s
+                            THEN %(now)s ELSE sandbox_ratewindow.window_start END,
+        count = CASE WHEN sandbox_ratewindow.window_start <= %(expired_before)s
+                     THEN 1 ELSE sandbox_ratewindow.count + 1 END
     RETURNING window_start, count
 """
 
@@ -49,30 +54,22 @@ def take_permit(owner: Owner, client: Client, *, limit: int, period: int) -> Rat
     the update a single statement, and "remaining" is never below zero.
     """
     now = timezone.now()
-    window_start, count = _count_call(owner, client, now=now, period=period)
-    ends = window_start + timedelta(seconds=period)
+    params = {
+        "owner": owner.pk,
+        "client": client.pk,
+        "now": now,
+        "expired_before": now - timedelta(seconds=period),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(COUNT_CALL, params)
+        window_start, count = cursor.fetchone()
+    ends = _aware(window_start) + timedelta(seconds=period)
     return RateState(
         limit=limit,
         remaining=max(0, limit - count),
         reset=max(0, int((ends - now).total_seconds() + 0.999)),
         exceeded=count > limit,
     )
-
-
-def _count_call(owner: Owner, client: Client, *, now, period: int) -> tuple:
-    expired_before = now - timedelta(seconds=period)
-    params = [expired_before, now, expired_before, owner.pk, client.pk]
-    for _attempt in range(2):
-        with connection.cursor() as cursor:
-            cursor.execute(COUNT_CALL, params)
-            row = cursor.fetchone()
-        if row is not None:
-            return _aware(row[0]), row[1]
-        RateWindow.objects.bulk_create(  # the first call of this (owner, client)
-            [RateWindow(owner=owner, client=client, window_start=now, count=0)],
-            ignore_conflicts=True,
-        )
-    raise RuntimeError("the rate window row vanished")
 
 
 def _aware(value) -> datetime:

@@ -38,6 +38,7 @@ CONTACT_LIST = listing.ListSpec(
     default_sort="number",
 )
 NO_CONTENT = 204
+CONTACT = ("contact",)  # what sending a document reads besides the document (placeholders)
 
 
 # -- the account -----------------------------------------------------------------------------
@@ -158,7 +159,7 @@ def _status(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpR
 def _email(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpResponse:
     require_feature(request.sandbox_profile, "send_by_email")
     body = json_body(request)
-    document = documents.document_get(kind, request.sandbox_owner, document_id)
+    document = documents.document_get(kind, request.sandbox_owner, document_id, joined=CONTACT)
     documents.document_send_by_email(
         kind=kind,
         document=document,
@@ -172,7 +173,7 @@ def _email(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpRe
 def _post(request: HttpRequest, kind: DocumentKind, document_id: int) -> HttpResponse:
     require_feature(request.sandbox_profile, "send_by_post")
     body = json_body(request)
-    document = documents.document_get(kind, request.sandbox_owner, document_id)
+    document = documents.document_get(kind, request.sandbox_owner, document_id, joined=CONTACT)
     documents.document_send_by_post(
         kind=kind,
         document=document,

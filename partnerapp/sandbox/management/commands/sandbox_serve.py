@@ -1,8 +1,10 @@
 """Serve the sandbox alone, on its own port, under gunicorn (a production WSGI server).
 
 Threads, not only processes: with injected latency most requests sleep, so 2 workers
-x 16 threads keep 32 requests in flight on a 2-core machine. Point partnerapp at it
-with SMARTBUSINESS_BASE_URL=http://127.0.0.1:<port>/sandbox/v2.
+x 16 threads keep 32 requests in flight on a 2-core machine (4 x 8 measured no better
+without latency: tests/benchmarks/bench_sandbox_throughput.py --workers --threads).
+It serves partnerapp.sandbox.wsgi, where API calls skip the site's middleware.
+Point partnerapp at it with SMARTBUSINESS_BASE_URL=http://127.0.0.1:<port>/sandbox/v2.
 """
 
 import os
@@ -15,11 +17,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 class Command(BaseCommand):
     help = "Serve the sandbox provider alone under gunicorn (default 127.0.0.1:8001)."
+    DEFAULT_WORKERS = 2
+    DEFAULT_THREADS = 16
 
     def add_arguments(self, parser):
         parser.add_argument("--bind", default="127.0.0.1:8001")
-        parser.add_argument("--workers", type=int, default=2)
-        parser.add_argument("--threads", type=int, default=16, help="per worker")
+        parser.add_argument("--workers", type=int, default=self.DEFAULT_WORKERS)
+        parser.add_argument("--threads", type=int, default=self.DEFAULT_THREADS, help="per worker")
 
     def handle(self, *args, bind: str, workers: int, threads: int, **options):
         if not settings.SANDBOX_ENABLED:
@@ -31,7 +35,7 @@ class Command(BaseCommand):
             raise CommandError("gunicorn is not installed: pip install -e '.[production]'")
         command = [
             gunicorn,
-            "partnerapp.wsgi:application",
+            "partnerapp.sandbox.wsgi:application",
             f"--bind={bind}",
             f"--workers={workers}",
             "--worker-class=gthread",
