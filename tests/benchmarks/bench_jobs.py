@@ -213,7 +213,10 @@ def start_worker(concurrency: int, log: Path, **env_overrides) -> subprocess.Pop
         "--include",
         "tests.benchmarks.worker_probe",
     ]
-    # "ready." is celery's own line (a startup error may also say "ready"); no query log
+    # "ready." is celery's own line (a startup error may also say "ready"); no query log;
+    # database connections kept between tasks, as docker/compose.yaml runs the worker
+    # (the default 0 opens one per slice, a few items each)
+    env_overrides.setdefault("DATABASE_CONN_MAX_AGE", os.environ.get("DATABASE_CONN_MAX_AGE", "60"))
     return start(command, log, b"ready.", DEBUG="false", **env_overrides)
 
 
