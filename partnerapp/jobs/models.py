@@ -95,8 +95,14 @@ class BatchJob(models.Model):
 
     @property
     def title(self) -> str:
-        """What people call the job: its name, else its default name made now."""
-        return self.name or naming.default_name(self)
+        """What people call the job: its name, else its default name made now — in a list
+        that left out the selection (jobs from before names were stored), the operation's
+        name, which needs no query per row."""
+        if self.name:
+            return self.name
+        if "selection" in self.get_deferred_fields():
+            return str(self.operation.name_label)
+        return naming.default_name(self)
 
     @property
     def error_message(self) -> str:

@@ -134,10 +134,14 @@ def test_the_jobs_list_and_the_csv_file_carry_the_name(client, partner, job):
 
 
 def test_a_job_from_before_names_is_listed_with_its_made_up_name(client, partner, connection):
-    JobFactory(connection=connection, selection={"filter": {"status": "S"}}, name="")
+    """A list names such a job by its operation (no query per row for its selection);
+    its own page by the whole default name, in the reader's language."""
+    job = JobFactory(connection=connection, selection={"filter": {"status": "S"}}, name="")
     client.force_login(partner)
     html = client.get(reverse("dashboard:jobs")).content.decode()
-    assert "Invoices by email — Sent" in html
+    assert "Invoices by email" in html
+    page = client.get(reverse("dashboard:job", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Invoices by email — Sent" in page.content.decode()
 
 
 def test_unconfirmed_drafts_say_when_they_expire(client, partner, connection):
