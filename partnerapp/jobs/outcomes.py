@@ -195,8 +195,11 @@ def worker_stopped_reason(error: SmartBusinessError | None) -> Outcome:
     return provider_error(error) if error is not None else outcome("worker_stopped_reason")
 
 
-# Failed items "Retry failed" leaves alone: the provider refused the request itself.
-NOT_RETRYABLE = Q(outcome_params__contains={"retryable": False})
+# Failed items "Retry failed" leaves alone: the provider refused the request itself. A key
+# lookup (SQLite has no JSON containment); its negation is spelt out in MAY_RETRY, since
+# NOT (key = false) is NULL, not true, for an outcome without the key.
+NOT_RETRYABLE = Q(outcome_params__retryable=False)
+MAY_RETRY = Q(outcome_params__retryable=True) | Q(outcome_params__retryable__isnull=True)
 
 
 # -- saying it ---------------------------------------------------------------------------------

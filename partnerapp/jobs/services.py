@@ -435,7 +435,7 @@ def job_retry_failed(*, job: BatchJob) -> int:
     Items the provider refused for the request itself (invalid data, an unknown document:
     `outcomes.NOT_RETRYABLE`) stay failed: the same request would be refused the same way.
     """
-    return _reopen(job, source=Item.FAILED, action="retry", exclude=outcomes.NOT_RETRYABLE)
+    return _reopen(job, source=Item.FAILED, action="retry", only=outcomes.MAY_RETRY)
 
 
 def job_failed_counts(job: BatchJob) -> dict[str, int]:
@@ -540,11 +540,11 @@ def item_resend(*, job: BatchJob, item_pk: int, confirmed: bool) -> bool:
     return bool(moved)
 
 
-def _reopen(job: BatchJob, *, source: str, action: str, exclude: Q | None = None) -> int:
+def _reopen(job: BatchJob, *, source: str, action: str, only: Q | None = None) -> int:
     if job.status in {Job.CANCELLED, Job.FAILED, Job.DRAFT}:
         raise JobInputError(_("This job cannot run again."))
     before = job.status
-    items = job.items.exclude(exclude) if exclude is not None else job.items.all()
+    items = job.items.filter(only) if only is not None else job.items.all()
     with transaction.atomic():
         moved = states.item_move(
             items, source=source, target=Item.PENDING, not_before=None, finished_at=None

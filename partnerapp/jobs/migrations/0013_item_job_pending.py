@@ -143,7 +143,7 @@ class Migration(migrations.Migration):
             model_name="jobitem",
             index=models.Index(
                 condition=models.Q(
-                    ("state", "failed"), ("outcome_params__contains", {"retryable": False})
+                    ("state", "failed"), ("outcome_params__retryable", False)
                 ),
                 fields=["job"],
                 name="item_job_failed_final",
