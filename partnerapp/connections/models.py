@@ -202,6 +202,32 @@ class RequestLogEntry(models.Model):
         return f"{self.method} {self.path} → {self.status or 'no response'}"
 
 
+class RequestLogCount(models.Model):
+    """A change in how many calls a connection made in one hour, written by the database.
+
+    Triggers on the request log (migration 0010) append a row per statement and
+    (connection, hour) it changed: +n for calls written, -n for calls purged. An hour's
+    calls are the sums (`requestlog.calls_per_hour`), so the rate charts read a row or
+    a few per bar, not every call. No foreign-key constraint, as for JobItemCount:
+    deleting a connection deletes its calls, whose rows bring its sums to zero.
+    """
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    hour = models.DateTimeField()  # the start of the hour (UTC) the calls were made in
+    calls = models.BigIntegerField()  # the difference: +n calls logged, -n purged
+    throttled = models.BigIntegerField()  # of these, the ones refused with 429
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["connection", "hour"], name="request_count_connection_hour")
+        ]
+
+    def __str__(self) -> str:
+        return f"connection {self.connection_id} {self.hour:%Y-%m-%d %H}h {self.calls:+d}"
+
+
 class ConnectLink(models.Model):
     """A member's request to a client to connect their account, sent as a secret link.
 

@@ -7,6 +7,12 @@ fifth of a job's database work. Each row keeps the time of its call. What a work
 killed mid-slice had not written yet (at most about FLUSH_SECONDS of its calls) is lost
 to the log only: each item keeps its provider's X-Request-Id, and an unclear outcome is
 settled by asking the provider, never from this log.
+
+How many calls a connection made per hour is kept by the database as the log is
+written and purged (triggers of migration 0010 append the change per statement into
+RequestLogCount, as jobs/counts.py does for items): the rate charts read a row or a
+few per hour shown, never the calls. An hour that gathered many rows is folded into
+one when read (`_fold`), and the purge folds the hours it emptied away.
 """
 
 from __future__ import annotations
@@ -15,18 +21,28 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db import connection as database
+from django.db import transaction
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from partnerapp.connections.models import Connection, RequestLogEntry
+from partnerapp.connections.models import Connection, RequestLogCount, RequestLogEntry
 from partnerapp.smartbusiness.client import ApiCall
 
 STATUS_CLASSES = {"2xx": (200, 299), "4xx": (400, 499), "5xx": (500, 599)}
 FLUSH_SIZE = 100  # rows
 FLUSH_SECONDS = 1.0
+FOLD_AFTER = 20  # rows of one (connection, hour) summed on every read before they are folded
+FOLD = "DELETE FROM connections_requestlogcount"
+FOLD_RETURNING = "RETURNING connection_id, hour, calls, throttled"
+FOLD_INSERT = (
+    "INSERT INTO connections_requestlogcount (connection_id, hour, calls, throttled) "
+    "VALUES (%s, %s, %s, %s)"
+)
 
 
 class _Pending:
@@ -111,7 +127,68 @@ def entries_for(
 
 
 def entries_purge() -> int:
-    """Delete entries older than the retention period; returns how many."""
+    """Delete entries older than the retention period; returns how many. The triggers
+    take the deleted calls off the hourly counts; the hours left empty are folded away."""
     cutoff = timezone.now() - timedelta(days=settings.REQUEST_LOG_RETENTION_DAYS)
     deleted, _ = RequestLogEntry.objects.filter(created_at__lt=cutoff).delete()
+    _fold("hour < %s", [_hour(cutoff)])
     return deleted
+
+
+def calls_per_hour(connection_ids: list[int], *, since: datetime) -> dict[tuple, dict[str, int]]:
+    """{(connection id, hour start in UTC): {"calls": n, "throttled": n}} of these
+    connections' calls from the hour `since` (a whole hour) on; hours without calls are
+    missing. One query over the kept counts, whatever the number of calls."""
+    rows = (
+        RequestLogCount.objects.filter(connection_id__in=connection_ids, hour__gte=since)
+        .values("connection_id", "hour")
+        .annotate(calls=Sum("calls"), throttled=Sum("throttled"), rows=Count("pk"))
+        .order_by()
+    )
+    result, crowded = {}, []
+    for row in rows:
+        key = (row["connection_id"], row["hour"])
+        result[key] = {"calls": row["calls"], "throttled": row["throttled"]}
+        if row["rows"] > FOLD_AFTER:
+            crowded.append(key)
+    for connection_id, hour in sorted(crowded):
+        _fold("connection_id = %s AND hour = %s", [connection_id, _hour(hour)])
+    return result
+
+
+def connections_busiest_first(
+    connections: QuerySet[Connection], *, since: datetime
+) -> QuerySet[Connection]:
+    """`connections` by their calls from `since` on, most first, then by name (each sum
+    read from the kept counts of its hours)."""
+    calls = (
+        RequestLogCount.objects.filter(connection_id=OuterRef("pk"), hour__gte=since)
+        .order_by()
+        .values("connection_id")
+        .annotate(n=Sum("calls"))
+        .values("n")
+    )
+    recent = Coalesce(Subquery(calls), 0)
+    return connections.annotate(recent_calls=recent).order_by("-recent_calls", "owner_name", "pk")
+
+
+def _hour(moment: datetime):
+    """The start of `moment`'s hour as the database keeps it (UTC text on SQLite)."""
+    hour = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return database.ops.adapt_datetimefield_value(hour)
+
+
+def _fold(where: str, params: list) -> None:
+    """One row per (connection, hour) of the rows `where` picks instead of many, and none
+    for a sum of zero. The DELETE takes the rows committed so far; rows appended meanwhile
+    stay and are added to the sums as before, and a concurrent fold finds the rows gone."""
+    sums: dict[tuple, list[int]] = {}
+    with transaction.atomic(), database.cursor() as cursor:
+        cursor.execute(f"{FOLD} WHERE {where} {FOLD_RETURNING}", params)
+        for connection_id, hour, calls, throttled in cursor.fetchall():
+            total = sums.setdefault((connection_id, hour), [0, 0])
+            total[0] += calls
+            total[1] += throttled
+        folded = [(*key, *total) for key, total in sorted(sums.items()) if any(total)]
+        if folded:
+            cursor.executemany(FOLD_INSERT, folded)

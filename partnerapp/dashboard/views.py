@@ -16,6 +16,7 @@ from partnerapp.organizations.permissions import Perm, member_required
 
 ITEMS_PER_PAGE = 50
 REQUEST_LOG_PER_PAGE = 50
+RATE_CHARTS_PER_PAGE = 20  # the activity page's charts of accounts
 CONNECTION_JOBS = 20
 STATUS_CHOICES = ["2xx", "4xx", "5xx", "429", "none"]
 
@@ -71,17 +72,22 @@ def request_log(request: HttpRequest, pk: int) -> HttpResponse:
 
 @member_required(Perm.VIEW)
 def activity(request: HttpRequest) -> HttpResponse:
-    """Charts: sends per day and hour by outcome, and each account's rate-limit use."""
+    """Charts: sends per day and hour by outcome, and each account's rate-limit use, a
+    page of accounts at a time, busiest first (a firm may have a thousand)."""
     now = timezone.now()
-    connections = list(
+    connections = (
         Connection.objects.filter(organization=request.organization)
         .exclude(status=Connection.Status.DISCONNECTED)
         .select_related("rate_window")
     )
+    busiest = selectors.connections_busiest_first(connections, now=now)
+    page = Paginator(busiest, RATE_CHARTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "per_day": selectors.sends_per_day(request.organization, now=now),
         "per_hour": selectors.sends_per_hour(request.organization, now=now),
-        "rate_charts": selectors.rate_use_charts(connections, now=now),
+        "rate_charts": selectors.rate_use_charts(list(page), now=now),
+        "charts_page": page,
+        "query": query_without_page(request),
     }
     return render(request, "dashboard/activity.html", context)
 

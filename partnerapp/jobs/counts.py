@@ -11,10 +11,12 @@ folds them into one per state (`_fold`).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import connection, transaction
 from django.db.models import Count, Sum
 
-from partnerapp.jobs.models import JobItem, JobItemCount
+from partnerapp.jobs.models import FinishedItemCount, JobItem, JobItemCount
 
 Item = JobItem.State
 FOLD_AFTER = 200  # rows of one job summed on every read before they are folded
@@ -58,4 +60,51 @@ def _fold(job_id: int) -> None:
             JobItemCount(job_id=job_id, state=state, count=count)
             for state, count in sorted(sums.items())
             if count
+        )
+
+
+# -- finished items over time (the activity charts) -----------------------------------------------
+
+FOLD_QUARTER_AFTER = 20  # rows of one (organization, quarter hour) summed before they are folded
+FOLD_QUARTER = """
+    DELETE FROM jobs_finisheditemcount WHERE organization_id = %s AND quarter = %s
+    RETURNING state, count
+"""
+
+
+def finished_per_quarter(organization_id: int, *, since: datetime) -> dict[tuple, int]:
+    """{(quarter hour start in UTC, state): items} of the organization's items that finished
+    from `since` (a whole quarter hour) on, as the triggers of migration 0014 keep them:
+    one query over a few rows per quarter hour, whatever the number of items."""
+    rows = (
+        FinishedItemCount.objects.filter(organization_id=organization_id, quarter__gte=since)
+        .values("quarter", "state")
+        .annotate(n=Sum("count"), rows=Count("pk"))
+        .order_by()
+    )
+    result, crowded = {}, set()
+    for row in rows:
+        result[row["quarter"], row["state"]] = row["n"]
+        if row["rows"] > FOLD_QUARTER_AFTER:
+            crowded.add(row["quarter"])
+    for quarter in sorted(crowded):
+        _fold_quarter(organization_id, quarter)
+    return result
+
+
+def _fold_quarter(organization_id: int, quarter: datetime) -> None:
+    """One row per state of the quarter hour instead of many, as `_fold` does for a job."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            FOLD_QUARTER, [organization_id, connection.ops.adapt_datetimefield_value(quarter)]
+        )
+        sums: dict[str, int] = {}
+        for state, count in cursor.fetchall():
+            sums[state] = sums.get(state, 0) + count
+        FinishedItemCount.objects.bulk_create(
+            FinishedItemCount(
+                organization_id=organization_id, quarter=quarter, state=state, count=n
+            )
+            for state, n in sorted(sums.items())
+            if n
         )

@@ -229,6 +229,35 @@ class JobItemCount(models.Model):
         return f"job {self.job_id} {self.state} {self.count:+d}"
 
 
+class FinishedItemCount(models.Model):
+    """A change in how many of an organization's items finished in a quarter hour in a
+    state, written by the database.
+
+    Triggers on jobs_jobitem (migration 0014) append a row per statement and
+    (organization, quarter hour, state) it changed; the activity charts read the sums
+    (`counts.finished_per_quarter`), a few rows per bar instead of every item. Quarter
+    hours, because every time zone's days and every UTC hour are made of whole ones.
+    No foreign-key constraint, as for JobItemCount.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    quarter = models.DateTimeField()  # the start of the quarter hour (UTC) they finished in
+    state = models.CharField(max_length=12)
+    count = models.BigIntegerField()  # the difference: +n items finished, -n moved on
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "quarter"], name="finished_count_org_quarter")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"organization {self.organization_id} {self.quarter:%H:%M} {self.state} {self.count:+d}"
+        )
+
+
 class SendSlot(models.Model):
     """One of a connection's JOB_CONCURRENCY_PER_CONNECTION work slots (a lease).
 

@@ -180,6 +180,47 @@ def test_the_rate_limit_chart_counts_calls_and_429s_per_hour(client, partner, ou
     assert f"rate-use-{connection.pk}" in activity and f"rate-use-{other.pk}" not in activity
 
 
+def test_the_activity_page_shows_a_page_of_accounts_busiest_first(client, partner):
+    from partnerapp.dashboard.views import RATE_CHARTS_PER_PAGE
+
+    quiet = [
+        ConnectionFactory(user=partner, owner_name=f"A{n:02d}") for n in range(RATE_CHARTS_PER_PAGE)
+    ]
+    busy, busier = (
+        ConnectionFactory(user=partner, owner_name="Z busy"),
+        ConnectionFactory(user=partner, owner_name="Z busier"),
+    )
+    now = timezone.now()
+    for connection, n in [(busy, 2), (busier, 3), (quiet[5], 1)]:
+        for _n in range(n):
+            RequestLogEntry.objects.create(
+                connection=connection,
+                method="GET",
+                path="/x",
+                status=200,
+                duration_ms=1,
+                created_at=now,
+            )
+    RequestLogEntry.objects.create(  # busy long ago: not in the last 24 hours
+        connection=quiet[0],
+        method="GET",
+        path="/x",
+        status=200,
+        duration_ms=1,
+        created_at=now - timedelta(days=2),
+    )
+    client.force_login(partner)
+
+    first = client.get(reverse("dashboard:activity")).content.decode()
+    shown = re.findall(r'data-testid="chart-rate-use-(\d+)"', first)
+    assert len(shown) == RATE_CHARTS_PER_PAGE
+    assert [int(pk) for pk in shown[:4]] == [busier.pk, busy.pk, quiet[5].pk, quiet[0].pk]
+    assert "22 accounts, the busiest first" in first and "page=2#rate-use" in first
+    second = client.get(reverse("dashboard:activity"), {"page": 2}).content.decode()
+    assert len(re.findall(r'data-testid="chart-rate-use-(\d+)"', second)) == 2
+    assert "sends-per-day" in second  # the sends charts stay on every page
+
+
 def section(html: str, slug: str) -> str:
     match = re.search(rf'data-testid="chart-{slug}">(.*?)</figure>', html, re.S)
     assert match, f"no chart {slug}"
