@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,6 +31,7 @@ from partnerapp.organizations.permissions import Perm, member_required
 
 ITEMS_PER_PAGE = 50
 JOBS_PER_PAGE = 25
+ACCOUNT_OPTIONS = 50  # up to this many accounts the filter lists them; beyond, it searches
 FAST, SLOW = 1, 5  # seconds between polls: while items move / when nothing changes
 REOPENABLE = {BatchJob.Status.QUEUED, BatchJob.Status.RUNNING, BatchJob.Status.PAUSED}
 REOPENABLE |= {BatchJob.Status.DONE}
@@ -55,12 +57,15 @@ def _int(value: str | None, *, default: int = 0, low: int = 0, high: int = 2**63
 def job_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     status = status if status in BatchJob.Status.values else ""
-    connections = request.organization.connections.order_by("owner_name", "pk")
-    connection = _int(request.GET.get("connection"))
-    connection = connection if connections.filter(pk=connection).exists() else 0
+    accounts = _account_filter(request)
     selected = jobs.jobs_for(request.organization).defer(*selectors.JOB_BULK)
-    if connection:
-        selected = selected.filter(connection_id=connection)
+    if accounts["chosen"]:
+        selected = selected.filter(connection=accounts["chosen"])
+    if accounts["account"]:
+        selected = selected.filter(
+            Q(connection__owner_name__icontains=accounts["account"])
+            | Q(connection__account_id=accounts["account"])
+        )
     # Drafts nobody confirmed are listed apart (unless asked for by status): they did
     # nothing yet and must not read like finished work between the jobs that ran.
     unconfirmed = selected.filter(status=BatchJob.Status.DRAFT, auto_start=False)
@@ -68,18 +73,39 @@ def job_list(request: HttpRequest) -> HttpResponse:
     selected = selected.filter(status=status) if status else selected.exclude(pk__in=unconfirmed)
     page = Paginator(selected, JOBS_PER_PAGE).get_page(request.GET.get("page"))
     counts = jobs.job_counts_many([job.pk for job in [*page, *drafts]])
+    chosen = accounts["chosen"]
+    query = {"status": status, "connection": chosen.pk if chosen else ""}
+    if accounts["account"]:
+        query["account"] = accounts["account"]
     context = {
         "page": page,
         "rows": [(job, counts[job.pk]) for job in page],
         "drafts": [(job, counts[job.pk]) for job in drafts],
         "status": status,
         "statuses": BatchJob.Status.choices,
-        "connection": connection,
-        "connections": connections,
+        "connection": chosen.pk if chosen else 0,
+        **accounts,
         "expiry_hours": settings.JOB_DRAFT_EXPIRY_HOURS,
-        "query": urlencode({"status": status, "connection": connection or ""}),
+        "query": urlencode(query),
     }
     return render(request, "dashboard/jobs.html", context)
+
+
+def _account_filter(request: HttpRequest) -> dict:
+    """The account filter: a list to pick from for a few accounts; for many, a search by
+    name or account number (`account`), as a list of a thousand helps nobody. Either way
+    `connection` (an id, as links give it) picks one account: `chosen`."""
+    connections = request.organization.connections.order_by("owner_name", "pk")
+    options = list(connections[: ACCOUNT_OPTIONS + 1])
+    chosen_pk = _int(request.GET.get("connection"))
+    chosen = next((c for c in options if c.pk == chosen_pk), None)
+    if chosen is None and chosen_pk and len(options) > ACCOUNT_OPTIONS:
+        chosen = connections.filter(pk=chosen_pk).first()
+    return {
+        "account_options": options if len(options) <= ACCOUNT_OPTIONS else None,
+        "chosen": chosen,
+        "account": request.GET.get("account", "").strip()[:100],
+    }
 
 
 # -- the job page -----------------------------------------------------------------------------

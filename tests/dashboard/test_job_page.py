@@ -285,6 +285,49 @@ def test_the_jobs_list_filters_by_status_and_account_and_shows_progress(client, 
     assert listed(status="nonsense")[1] == 2
 
 
+def test_with_many_accounts_the_account_filter_searches_instead_of_listing(client, partner):
+    from partnerapp.dashboard.job_views import ACCOUNT_OPTIONS
+
+    accounts = [
+        ConnectionFactory(user=partner, owner_name=f"Kunde {n} AG", account_id=f"77{n}")
+        for n in range(ACCOUNT_OPTIONS + 1)
+    ]
+    for connection in accounts[:3]:
+        JobFactory(connection=connection, status=Job.DONE)
+    JobFactory(connection=ConnectionFactory(owner_name="Kunde 1 AG"))  # someone else's
+    client.force_login(partner)
+    url = reverse("dashboard:jobs")
+
+    def listed(**params) -> tuple[str, int]:
+        html = client.get(url, params).content.decode()
+        return html, html.count('data-testid="job-row"')
+
+    html, count = listed()
+    assert count == 3 and "<option" not in html.split('id="job-status"')[1].split("</form>")[1]
+    assert 'type="search" id="job-account" name="account"' in html
+    assert 'for="job-account"' in html and 'id="job-account-help"' in html
+    assert listed(account="kunde 1 ag")[1] == 1  # part of the name, any case
+    assert listed(account="771")[1] == 1  # the account number
+    assert listed(account="Kunde")[1] == 3
+    html, count = listed(connection=accounts[2].pk)  # as links give it: still works
+    assert count == 1 and 'data-testid="chosen-account"' in html and "Only Kunde 2 AG" in html
+    assert f'name="connection" value="{accounts[2].pk}"' in html  # kept when filtering again
+    assert listed(connection=accounts[2].pk, account="Kunde 1")[1] == 0
+
+
+def test_the_jobs_list_pages_keep_the_account_search(client, partner):
+    from partnerapp.dashboard.job_views import ACCOUNT_OPTIONS
+
+    for n in range(ACCOUNT_OPTIONS + 1):
+        ConnectionFactory(user=partner, owner_name=f"Kunde {n} AG")
+    connection = ConnectionFactory(user=partner, owner_name="Müller & Co")
+    for _ in range(26):
+        JobFactory(connection=connection, status=Job.DONE)
+    client.force_login(partner)
+    html = client.get(reverse("dashboard:jobs"), {"account": "Müller & Co"}).content.decode()
+    assert "status=&amp;connection=&amp;account=M%C3%BCller+%26+Co&amp;page=2" in html
+
+
 def test_drafts_nobody_confirmed_are_listed_apart_from_the_jobs_that_ran(client, partner):
     connection = ConnectionFactory(user=partner)
     ran = JobFactory(connection=connection, status=Job.DONE)
