@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import connection as db_connection
@@ -94,12 +96,81 @@ def _permit_update(connection_id: int, now: datetime) -> int:
         return cursor.rowcount
 
 
+# Several permits in one statement, all or none, for a work slice that will make several
+# calls (`batched`). Only while the window has plenty left (`floor`): near its end the
+# permits go one by one, so no slice holds what another could use.
+PERMITS = """
+    UPDATE {table} SET
+        remaining = CASE WHEN reset_at <= %(now)s THEN {limit} - %(n)s ELSE remaining - %(n)s END,
+        reset_at = CASE WHEN reset_at <= %(now)s THEN NULL ELSE reset_at END,
+        opened_at = CASE WHEN reset_at <= %(now)s THEN %(now)s ELSE opened_at END
+    WHERE connection_id = %(connection)s
+      AND ((reset_at <= %(now)s AND COALESCE({limit}, %(floor)s) >= %(floor)s)
+           OR remaining IS NULL OR remaining >= %(floor)s)
+"""
+BATCH_FLOOR = 50  # calls left in the window below which permits go one at a time
+BATCH_LIFETIME = 1.0  # seconds a slice may hold permits it took together
+
+
+def permits_take(connection_id: int, n: int) -> bool:
+    """Take `n` permits in one UPDATE if the window has at least BATCH_FLOOR (and `n`)
+    left; False, taking none, otherwise."""
+    quote = db_connection.ops.quote_name
+    sql = PERMITS.format(table=quote(RateWindow._meta.db_table), limit=quote("limit"))
+    now = db_connection.ops.adapt_datetimefield_value(timezone.now())
+    params = {"now": now, "connection": connection_id, "n": n, "floor": max(n, BATCH_FLOOR)}
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+class _Batch:
+    """The permits a slice took together and has not used yet."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.left, self.until = size, 0, 0.0
+
+    def take(self, connection_id: int) -> bool:
+        """One of the batch's permits, taking `size` more when none is left; False when
+        the window has too little left for a batch (then permits go one at a time)."""
+        now = time.monotonic()
+        if self.left and now < self.until:
+            self.left -= 1
+            return True
+        if self.size > 1 and permits_take(connection_id, self.size):
+            # Held for a moment only: a permit must be spent in the provider's window it
+            # was counted in, and a window may end while a slice runs.
+            self.left, self.until = self.size - 1, now + BATCH_LIFETIME
+            return True
+        self.left = 0
+        return False
+
+
+_batches = threading.local()  # .by_connection: connection id → _Batch of this thread's slice
+
+
+@contextmanager
+def batched(connection_id: int, *, size: int) -> Iterator[None]:
+    """Within the block, this thread takes the connection's permits `size` at a time
+    (a work slice that will make about `size` calls). Permits left at its end are not
+    given back: at most size - 1 per slice, and only while the window has plenty."""
+    by_connection = _batches.__dict__.setdefault("by_connection", {})
+    by_connection[connection_id] = _Batch(size)
+    try:
+        yield
+    finally:
+        by_connection.pop(connection_id, None)
+
+
 def pace(connection_id: int, *, max_wait: float) -> None:
     """Block until a permit is granted, waiting at most `max_wait` seconds in total.
 
     Raises PacingWait (nothing was sent) when the wait would be longer: a batch job
     then yields its worker and comes back at the reset instead of sleeping in it.
     """
+    batch = _batches.__dict__.get("by_connection", {}).get(connection_id)
+    if batch is not None and batch.take(connection_id):
+        return
     deadline = time.monotonic() + max_wait
     while True:
         wait = permit_take(connection_id)

@@ -40,7 +40,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from partnerapp.connections import requestlog
+from partnerapp.connections import pacing, requestlog
 from partnerapp.connections.pacing import PacingWait
 from partnerapp.connections.services import (
     CallContext,
@@ -48,7 +48,15 @@ from partnerapp.connections.services import (
     ConnectionUnusable,
     connection_call,
 )
-from partnerapp.jobs import heartbeat, ledger, notifications, outcomes, slots, states
+from partnerapp.jobs import (
+    claiming,
+    heartbeat,
+    ledger,
+    notifications,
+    outcomes,
+    slots,
+    states,
+)
 from partnerapp.jobs.models import BatchJob, JobItem
 from partnerapp.jobs.operations import Context
 from partnerapp.smartbusiness.client import ActionResult
@@ -74,6 +82,8 @@ REFUSED_TOKEN_DELAY = 5.0  # even a freshly refreshed token was refused: try aga
 # Pause and cancel must take effect within 2 s; looking twice a second (one UPDATE that
 # is also the heartbeat) is enough and spares a query per item on fast providers.
 STATUS_CHECK_INTERVAL = 0.5
+PERMIT_BATCH = 8  # permits taken together by a slice bounded by time only
+DUE_BACK_MIN = 1.0  # seconds; see _due_back
 
 
 @dataclass(frozen=True)
@@ -122,17 +132,27 @@ def _slice(job: BatchJob, *, seconds: float) -> SliceOutcome:
         # look per slice length (a single scheduled task per wait), not a poll.
         return SliceOutcome(more=True, delay=settings.JOB_SLICE_SECONDS)
     try:
-        with requestlog.batched():  # the slice's calls are logged in batches
+        # The slice's calls are logged in batches, and their permits taken a few at once.
+        with requestlog.batched(), pacing.batched(job.connection_id, size=_calls_per_slice(job)):
             return _work(job, deadline=time.monotonic() + seconds, lease=lease)
     finally:
         lease.release()
 
 
+def _calls_per_slice(job: BatchJob) -> int:
+    """About how many calls a slice makes: its items' steps (a slice bounded by time
+    only takes its permits PERMIT_BATCH at a time)."""
+    items = settings.JOB_SLICE_ITEMS or PERMIT_BATCH
+    return items * len(job.operation.steps)
+
+
 def _due_back(job: BatchJob, *, delay: float) -> None:
     """The chain waits `delay` seconds: say when it is due back, so that the sweeper
     does not take a long wait (a rate-limit reset, or its turn behind the slices of
-    hundreds of other accounts) for a dead chain."""
-    if delay > 0:
+    hundreds of other accounts) for a dead chain. A wait shorter than DUE_BACK_MIN is
+    covered by the heartbeat the slice wrote (the sweeper waits JOB_STALLED_SECONDS):
+    no write, where the turns come round fast."""
+    if delay >= DUE_BACK_MIN:
         due = timezone.now() + timedelta(seconds=delay)
         BatchJob.objects.filter(pk=job.pk, status__in=[Job.QUEUED, Job.RUNNING]).update(
             heartbeat_at=due
@@ -167,18 +187,11 @@ def _slice_full(performed: int) -> bool:
 def item_claim_next(job: BatchJob) -> JobItem | None:
     """Claim the first due pending item (pending → sending), or None if none is due.
 
-    The claim and the ledger row of the item's document action are one transaction:
-    an item whose document another job holds ends `skipped` instead (ledger.py).
+    The claim and the ledger rows of the item's document action are one unit (one
+    statement on PostgreSQL, one transaction elsewhere: `claiming.py`): an item whose
+    document another job holds ends `skipped` instead (ledger.py).
     """
-    while True:
-        with transaction.atomic():
-            item = states.item_claim_due(job_id=job.pk, now=timezone.now())
-            if item is None:
-                return None
-            held = ledger.claim_take(job=job, item=item)
-            if held is None:
-                return item
-            ledger.item_lose(job=job, item=item, held=held)
+    return claiming.item_claim_next(job)
 
 
 def _wait_or_finish(job: BatchJob) -> SliceOutcome:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 
 from partnerapp.jobs.models import BatchJob, JobItem
 
@@ -71,20 +71,29 @@ CLAIM = """
     UPDATE jobs_jobitem SET state = %(target)s, attempts = attempts + 1, claimed_at = %(now)s
     WHERE id = (
         SELECT id FROM jobs_jobitem
-        WHERE job_id = %(job)s AND state = %(source)s
+        WHERE job_id = %(job)s AND state = %(source)s {which}
           AND (not_before IS NULL OR not_before <= %(now)s)
         ORDER BY not_before NULLS LAST, id LIMIT 1 {lock}
     ) AND state = %(source)s
     RETURNING *
 """
+CLAIM_ORDER = (F("not_before").asc(nulls_last=True), "id")  # the same, for the ORM
 
 
-def item_claim_due(*, job_id: int, now) -> JobItem | None:
-    """Move the job's first due pending item to sending and return it (None: none due)."""
+def due(now) -> Q:
+    """Pending items that may be tried at `now` (not backed off until later)."""
+    return Q(not_before__isnull=True) | Q(not_before__lte=now)
+
+
+def item_claim_due(*, job_id: int, now, item_id: int | None = None) -> JobItem | None:
+    """Move the job's first due pending item (or the item `item_id`, if due) to sending
+    and return it (None: none due). The ledger rows go with it: `claiming.py`."""
     lock = "FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    which = "AND id = %(item)s" if item_id is not None else ""
     at = connection.ops.adapt_datetimefield_value(now)
     params = {"source": Item.PENDING, "target": Item.SENDING, "job": job_id, "now": at}
-    claimed = list(JobItem.objects.raw(CLAIM.format(lock=lock), params))
+    params["item"] = item_id
+    claimed = list(JobItem.objects.raw(CLAIM.format(lock=lock, which=which), params))
     return claimed[0] if claimed else None
 
 

@@ -110,6 +110,70 @@ def test_concurrent_takers_never_overspend(transactional_db):
     assert granted.count(True) == 25
 
 
+def test_a_slice_takes_its_permits_together_while_the_window_has_plenty(db):
+    connection = ConnectionFactory()
+    window(connection, limit=200, remaining=100, reset_in=60)
+    with pacing.batched(connection.pk, size=4):
+        pacing.pace(connection.pk, max_wait=0)
+        assert seen(connection).remaining == 96  # four at once
+        for _ in range(3):
+            pacing.pace(connection.pk, max_wait=0)
+        assert seen(connection).remaining == 96  # the three others were the slice's
+        pacing.pace(connection.pk, max_wait=0)
+        assert seen(connection).remaining == 92
+
+
+def test_near_the_end_of_the_window_permits_go_one_at_a_time(db):
+    connection = ConnectionFactory()
+    window(connection, limit=200, remaining=pacing.BATCH_FLOOR - 1, reset_in=60)
+    with pacing.batched(connection.pk, size=4):
+        pacing.pace(connection.pk, max_wait=0)
+        assert seen(connection).remaining == pacing.BATCH_FLOOR - 2
+
+
+def test_permits_taken_together_are_only_held_for_a_moment(db, monkeypatch):
+    connection = ConnectionFactory()
+    window(connection, limit=200, remaining=100, reset_in=60)
+    monkeypatch.setattr(pacing, "BATCH_LIFETIME", 0)  # a window might have ended meanwhile
+    with pacing.batched(connection.pk, size=4):
+        pacing.pace(connection.pk, max_wait=0)
+        pacing.pace(connection.pk, max_wait=0)
+    assert seen(connection).remaining == 92
+
+
+def test_an_ended_window_opens_again_for_a_batch(db):
+    connection = ConnectionFactory()
+    window(connection, limit=200, remaining=0, reset_in=-1)
+    with pacing.batched(connection.pk, size=4):
+        pacing.pace(connection.pk, max_wait=0)
+    assert (seen(connection).remaining, seen(connection).reset_at) == (196, None)
+
+
+def test_slices_taking_permits_together_never_overspend(transactional_db):
+    connection = ConnectionFactory()
+    window(connection, limit=200, remaining=120, reset_in=60)
+    granted = []
+
+    def take() -> None:
+        with pacing.batched(connection.pk, size=4):
+            for _ in range(40):
+                try:
+                    pacing.pace(connection.pk, max_wait=0)
+                except pacing.PacingWait:
+                    granted.append(False)
+                else:
+                    granted.append(True)
+        db_connections.close_all()
+
+    threads = [threading.Thread(target=take) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert granted.count(True) == 120  # every permit of the window, and not one more
+    assert seen(connection).remaining == 0
+
+
 BUDGET, PERIOD, CALLS, WORKERS = 50, 60, 200, 4
 
 
