@@ -12,7 +12,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -31,7 +30,6 @@ from partnerapp.organizations.permissions import Perm, member_required
 
 ITEMS_PER_PAGE = 50
 JOBS_PER_PAGE = 25
-ACCOUNT_OPTIONS = 50  # up to this many accounts the filter lists them; beyond, it searches
 FAST, SLOW = 1, 5  # seconds between polls: while items move / when nothing changes
 REOPENABLE = {BatchJob.Status.QUEUED, BatchJob.Status.RUNNING, BatchJob.Status.PAUSED}
 REOPENABLE |= {BatchJob.Status.DONE}
@@ -63,8 +61,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
         selected = selected.filter(connection=accounts["chosen"])
     if accounts["account"]:
         selected = selected.filter(
-            Q(connection__owner_name__icontains=accounts["account"])
-            | Q(connection__account_id=accounts["account"])
+            selectors.account_matching(accounts["account"], via="connection__")
         )
     # Drafts nobody confirmed are listed apart (unless asked for by status): they did
     # nothing yet and must not read like finished work between the jobs that ran.
@@ -95,14 +92,13 @@ def _account_filter(request: HttpRequest) -> dict:
     """The account filter: a list to pick from for a few accounts; for many, a search by
     name or account number (`account`), as a list of a thousand helps nobody. Either way
     `connection` (an id, as links give it) picks one account: `chosen`."""
-    connections = request.organization.connections.order_by("owner_name", "pk")
-    options = list(connections[: ACCOUNT_OPTIONS + 1])
+    choices = selectors.account_choices(request.organization)
     chosen_pk = _int(request.GET.get("connection"))
-    chosen = next((c for c in options if c.pk == chosen_pk), None)
-    if chosen is None and chosen_pk and len(options) > ACCOUNT_OPTIONS:
-        chosen = connections.filter(pk=chosen_pk).first()
+    chosen = next((c for c in choices.options if c.pk == chosen_pk), None)
+    if chosen is None and chosen_pk and choices.many:
+        chosen = request.organization.connections.filter(pk=chosen_pk).first()
     return {
-        "account_options": options if len(options) <= ACCOUNT_OPTIONS else None,
+        "account_options": None if choices.many else choices.options,
         "chosen": chosen,
         "account": request.GET.get("account", "").strip()[:100],
     }

@@ -27,6 +27,7 @@ from partnerapp.dashboard.forms import (
     STATUS_CHOICES,
     OperationFieldsMixin,
 )
+from partnerapp.dashboard.selectors import account_choices
 from partnerapp.dashboard.wizard_views import reminder_texts
 from partnerapp.jobs import schedules as schedule_services
 from partnerapp.jobs.models import Schedule
@@ -211,10 +212,8 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
         "connection"
     )
     rows = [(schedule, next_slots(schedule, 1), _label(schedule)) for schedule in schedules]
-    connections = Connection.objects.filter(organization=request.organization).order_by(
-        "owner_name", "pk"
-    )
-    context = {"rows": rows, "connections": connections}
+    search = request.GET.get("account", "").strip()[:100]
+    context = {"rows": rows, "accounts": account_choices(request.organization, search=search)}
     return render(request, "dashboard/schedules.html", context)
 
 

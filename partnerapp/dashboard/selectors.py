@@ -129,6 +129,43 @@ def connection_card(connection: Connection, *, now: datetime) -> ConnectionCard:
     )
 
 
+# -- picking an account ---------------------------------------------------------------------------
+
+ACCOUNT_OPTIONS = 50  # up to this many accounts a form lists them all; beyond, it searches
+
+
+@dataclass(frozen=True)
+class AccountChoices:
+    """The accounts a form offers. A firm may have a thousand: past ACCOUNT_OPTIONS a
+    search field (part of the name or the account number) narrows them first."""
+
+    options: list[Connection]  # every account when few; else the search's first matches
+    many: bool  # more than ACCOUNT_OPTIONS accounts: the form shows the search field
+    search: str
+    more: bool = False  # the search matched more accounts than `options` holds
+
+
+def account_matching(search: str, *, via: str = "") -> Q:
+    """Accounts (or, with via="connection__", their rows) whose name holds `search` in
+    any case, or whose account number is `search`."""
+    return Q(**{f"{via}owner_name__icontains": search}) | Q(**{f"{via}account_id": search})
+
+
+def account_choices(organization, *, search: str = "") -> AccountChoices:
+    """At most two short queries, however many accounts the organization has."""
+    accounts = Connection.objects.filter(organization=organization).order_by("owner_name", "pk")
+    accounts = accounts.only("organization", "owner_name", "account_id", "status")
+    first = list(accounts[: ACCOUNT_OPTIONS + 1])
+    if len(first) <= ACCOUNT_OPTIONS:
+        return AccountChoices(options=first, many=False, search=search)
+    if not search:
+        return AccountChoices(options=[], many=True, search=search)
+    found = list(accounts.filter(account_matching(search))[: ACCOUNT_OPTIONS + 1])
+    return AccountChoices(
+        options=found[:ACCOUNT_OPTIONS], many=True, search=search, more=len(found) > ACCOUNT_OPTIONS
+    )
+
+
 # -- jobs ----------------------------------------------------------------------------------------
 
 

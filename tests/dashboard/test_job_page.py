@@ -286,7 +286,7 @@ def test_the_jobs_list_filters_by_status_and_account_and_shows_progress(client, 
 
 
 def test_with_many_accounts_the_account_filter_searches_instead_of_listing(client, partner):
-    from partnerapp.dashboard.job_views import ACCOUNT_OPTIONS
+    from partnerapp.dashboard.selectors import ACCOUNT_OPTIONS
 
     accounts = [
         ConnectionFactory(user=partner, owner_name=f"Kunde {n} AG", account_id=f"77{n}")
@@ -316,7 +316,7 @@ def test_with_many_accounts_the_account_filter_searches_instead_of_listing(clien
 
 
 def test_the_jobs_list_pages_keep_the_account_search(client, partner):
-    from partnerapp.dashboard.job_views import ACCOUNT_OPTIONS
+    from partnerapp.dashboard.selectors import ACCOUNT_OPTIONS
 
     for n in range(ACCOUNT_OPTIONS + 1):
         ConnectionFactory(user=partner, owner_name=f"Kunde {n} AG")

@@ -143,6 +143,34 @@ def test_one_click_creates_a_valid_monday_reminder_run_and_a_second_click_finds_
     assert Schedule.objects.count() == 1
 
 
+def test_with_many_accounts_the_one_click_form_finds_the_account_by_a_search(client, partner):
+    from partnerapp.dashboard.selectors import ACCOUNT_OPTIONS
+
+    for n in range(ACCOUNT_OPTIONS + 5):
+        ConnectionFactory(user=partner, owner_name=f"Kunde {n:03d} AG", account_id=f"88{n:03d}")
+    keller = ConnectionFactory(user=partner, owner_name="Keller & Co")
+    ConnectionFactory(owner_name="Keller Fremd AG")  # someone else's
+    client.force_login(partner)
+    schedules_page = reverse("dashboard:schedules")
+
+    def offered(**search) -> list[tuple[str, str]]:
+        html = client.get(schedules_page, search).content.decode()
+        assert 'id="weekly-reminders-search"' in html
+        select = html.split('id="weekly-reminders-connection"')[1:] or [""]
+        return re.findall(
+            r'<option value="(\d+)">([^<]*)</option>', select[0].split("</select>")[0]
+        )
+
+    assert offered() == []  # not 56 options: a search first
+    assert offered(account="keller") == [(str(keller.pk), "Keller &amp; Co")]
+    assert len(offered(account="88003")) == 1  # the account number
+    assert len(offered(account="Kunde")) == ACCOUNT_OPTIONS
+    assert "add to the search" in client.get(schedules_page, {"account": "Kunde"}).content.decode()
+    nothing = client.get(schedules_page, {"account": "Zebra"}).content.decode()
+    assert 'data-testid="no-account-found"' in nothing and offered(account="Zebra") == []
+    assert one_click(client, keller).connection == keller
+
+
 def test_one_click_is_for_my_own_accounts_with_the_invoice_scope_and_csrf(
     client, partner, outsider, connection
 ):
