@@ -2,8 +2,8 @@
 
 A call is logged as it finishes. Inside `batched()` (a job's work slice) the rows are
 gathered and written together — every FLUSH_SIZE rows, when the oldest waited
-FLUSH_SECONDS, and when the block ends — rather than one INSERT per call, which was a
-fifth of a job's database work. Each row keeps the time of its call. What a worker
+FLUSH_SECONDS, and when the process's last open block ends — rather than one INSERT
+per call, which was a fifth of a job's database work, or one per slice. Each row keeps the time of its call. What a worker
 killed mid-slice had not written yet (at most about FLUSH_SECONDS of its calls) is lost
 to the log only: each item keeps its provider's X-Request-Id, and an unclear outcome is
 settled by asking the provider, never from this log.
@@ -53,6 +53,7 @@ class _Pending:
         self.rows: list[RequestLogEntry] = []
         self.since = 0.0  # monotonic time of the oldest row
         self.local = threading.local()  # .depth: how many `batched()` blocks this thread is in
+        self.blocks = 0  # `batched()` blocks open in this process, of every thread
 
     def add(self, row: RequestLogEntry) -> bool:
         """Keep `row`; True when the rows are due to be written."""
@@ -60,7 +61,21 @@ class _Pending:
             if not self.rows:
                 self.since = time.monotonic()
             self.rows.append(row)
-            return len(self.rows) >= FLUSH_SIZE or time.monotonic() - self.since >= FLUSH_SECONDS
+            return self._due()
+
+    def _due(self) -> bool:
+        return len(self.rows) >= FLUSH_SIZE or time.monotonic() - self.since >= FLUSH_SECONDS
+
+    def enter(self) -> None:
+        with self.lock:
+            self.blocks += 1
+
+    def leave(self) -> bool:
+        """One block ended; True when the rows are due to be written: the process's
+        last open block ended (nobody is left to write them), or they are due anyway."""
+        with self.lock:
+            self.blocks -= 1
+            return bool(self.rows) and (self.blocks == 0 or self._due())
 
     def take(self) -> list[RequestLogEntry]:
         with self.lock:
@@ -92,13 +107,18 @@ def entry_record(
 
 @contextmanager
 def batched() -> Iterator[None]:
-    """Calls logged inside the block are written in batches, the last when it ends."""
+    """Calls logged inside the block are written in batches: every FLUSH_SIZE rows or
+    FLUSH_SECONDS, and when the last block open in the process ends. A block that ends
+    while others go on (sixteen slices in one worker, each a few items long) leaves its
+    rows to them: one INSERT a second per process, not one per slice."""
     _pending.local.depth = getattr(_pending.local, "depth", 0) + 1
+    _pending.enter()
     try:
         yield
     finally:
         _pending.local.depth -= 1
-        entries_flush()
+        if _pending.leave():
+            entries_flush()
 
 
 def entries_flush() -> int:

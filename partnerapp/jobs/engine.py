@@ -367,7 +367,7 @@ def _finish(
     if state == Item.FAILED:  # the provider refused: it did not act
         _unclaim(item, target=state, **changes)
         return
-    states.item_move(JobItem.objects.filter(pk=item.pk), source=source, target=state, **changes)
+    states.item_move_one(item.pk, source=source, target=state, **changes)
 
 
 def item_reconcile(job: BatchJob, item: JobItem, *, cause: Exception | None) -> str:
