@@ -90,6 +90,7 @@ DUE_BACK_MIN = 1.0  # seconds; see _due_back
 class SliceOutcome:
     more: bool  # the job has work left for this chain
     delay: float = 0  # seconds to wait before the next slice (429: until the reset)
+    mark: str = ""  # a restarted chain's next slice: the heartbeat it left (see job_work)
 
 
 STOP = SliceOutcome(more=False)
@@ -100,9 +101,12 @@ def job_work(
 ) -> SliceOutcome:
     """Act on items of one job for up to `seconds`, holding one of the account's slots.
 
-    `restart_mark` is set on the first slice of a chain the sweeper started
+    `restart_mark` is set on every slice of a chain the sweeper started
     (`sweep_stalled_jobs`): when another chain of the job showed life since, the job
-    was only slow, not stalled, and this chain ends at once rather than add to them.
+    was only slow, not stalled, and this chain ends rather than add to them. The first
+    slice compares with the sweeper's mark; each later one with the heartbeat its
+    predecessor left (`SliceOutcome.mark`): a job whose chains were only waiting in a
+    long queue keeps its number of chains, and its turns stay as many as other jobs'.
     `queued_for`: how long this slice waited in the queue behind other jobs' slices
     past its due time; its next turn is expected to take as long (see `_due_back`).
     """
@@ -111,7 +115,9 @@ def job_work(
         return STOP
     outcome = _slice(job, seconds=seconds)
     if outcome.more:
-        _due_back(job, delay=outcome.delay + queued_for)
+        due = _due_back(job, delay=outcome.delay + queued_for, always=bool(restart_mark))
+        if restart_mark and due is not None:
+            outcome = SliceOutcome(more=True, delay=outcome.delay, mark=due.isoformat())
     return outcome
 
 
@@ -146,17 +152,18 @@ def _calls_per_slice(job: BatchJob) -> int:
     return items * len(job.operation.steps)
 
 
-def _due_back(job: BatchJob, *, delay: float) -> None:
+def _due_back(job: BatchJob, *, delay: float, always: bool = False) -> datetime | None:
     """The chain waits `delay` seconds: say when it is due back, so that the sweeper
     does not take a long wait (a rate-limit reset, or its turn behind the slices of
     hundreds of other accounts) for a dead chain. A wait shorter than DUE_BACK_MIN is
     covered by the heartbeat the slice wrote (the sweeper waits JOB_STALLED_SECONDS):
-    no write, where the turns come round fast."""
-    if delay >= DUE_BACK_MIN:
+    no write, where the turns come round fast. `always`: written for any wait, as a
+    restarted chain's mark (job_work). Returns the heartbeat written, if any."""
+    if delay >= DUE_BACK_MIN or always:
         due = timezone.now() + timedelta(seconds=delay)
-        BatchJob.objects.filter(pk=job.pk, status__in=[Job.QUEUED, Job.RUNNING]).update(
-            heartbeat_at=due
-        )
+        jobs = BatchJob.objects.filter(pk=job.pk, status__in=[Job.QUEUED, Job.RUNNING])
+        return due if jobs.update(heartbeat_at=due) else None
+    return None
 
 
 def _work(job: BatchJob, *, deadline: float, lease: slots.SlotLease) -> SliceOutcome:

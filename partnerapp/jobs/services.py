@@ -371,8 +371,7 @@ def job_kick(*, job: BatchJob) -> None:
     BatchJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())
     pending = job.items.filter(state=Item.PENDING).count()
     chains = max(1, min(settings.JOB_CONCURRENCY_PER_CONNECTION, pending))
-    for _chain in range(chains):
-        transaction.on_commit(lambda: _tasks().job_run.delay(job.pk))
+    transaction.on_commit(lambda: _tasks().job_chains_start(job.pk, chains))
 
 
 def job_pause(*, job: BatchJob) -> bool:

@@ -35,12 +35,34 @@ def job_run(job_id: int, restart_mark: str = "", due: float | None = None) -> No
         queued_for=queued_for,
     )
     if outcome.more:  # behind every new job's first slice (JOB_CONTINUE_PRIORITY)
-        job_run.apply_async(
-            (job_id,),
-            {"due": time.time() + outcome.delay},
-            countdown=outcome.delay,
+        _job_run_enqueue(
+            job_id,
             priority=settings.JOB_CONTINUE_PRIORITY,
+            delay=outcome.delay,
+            restart_mark=outcome.mark,
         )
+
+
+def job_chains_start(job_id: int, chains: int) -> None:
+    """A job's work chains at its start (confirm, resume, retry): one chain's first slice
+    goes before every chain's later slices, so the job's first send comes soon however
+    many accounts are busy; its other chains queue with those later slices. (Were all of
+    them first in line, 200 jobs confirmed together would put 800 slices ahead of the next
+    newcomer.) Each slice carries its due time: its wait in the queue is measured."""
+    _job_run_enqueue(job_id, priority=None)
+    for _chain in range(chains - 1):
+        _job_run_enqueue(job_id, priority=settings.JOB_CONTINUE_PRIORITY)
+
+
+def _job_run_enqueue(
+    job_id: int, *, priority: int | None, delay: float = 0, restart_mark: str = ""
+) -> None:
+    """One slice of a chain, due in `delay` seconds, at a broker priority (None: the default,
+    the first in line); see JOB_CONTINUE_PRIORITY in settings."""
+    kwargs = {"due": time.time() + delay}
+    if restart_mark:
+        kwargs["restart_mark"] = restart_mark
+    job_run.apply_async((job_id,), kwargs, countdown=delay or None, priority=priority)
 
 
 @shared_task
@@ -54,8 +76,8 @@ def sweep() -> None:
 @shared_task
 def restart_stalled() -> None:
     """Periodic (celery beat, every JOB_STALLED_CHECK_INTERVAL): one chain per stalled job."""
-    for job_id, mark in engine.sweep_stalled_jobs().items():
-        job_run.delay(job_id, restart_mark=mark)
+    for job_id, mark in engine.sweep_stalled_jobs().items():  # JOB_RESTART_PRIORITY
+        _job_run_enqueue(job_id, priority=settings.JOB_RESTART_PRIORITY, restart_mark=mark)
 
 
 @shared_task

@@ -63,7 +63,7 @@ from tests.benchmarks.bench_jobs import (
 from tests.benchmarks.bench_recovery import environment, start_beat, stop
 
 RATE_GOAL, FAIRNESS_GOAL, FIRST_SEND_GOAL = 0.9, 1.5, 5.0
-BASELINE = {"JOB_SLICE_ITEMS": "0", "JOB_CONTINUE_PRIORITY": "0"}
+BASELINE = {"JOB_SLICE_ITEMS": "0", "JOB_CONTINUE_PRIORITY": "0", "JOB_RESTART_PRIORITY": "0"}
 WAIT = 1800  # seconds: a generous bound for any one phase, not a measurement
 SCOPES = ["profile", "invoice", "contact"]
 
@@ -200,8 +200,10 @@ def confirm(jobs: list) -> dict:
     return confirmed
 
 
-def probe(user, connection, *, alive) -> float:
-    """A small job on another account, confirmed now: seconds to its first sent item."""
+def probe(user, connection, *, alive) -> tuple[float, float]:
+    """A small job on another account, confirmed now: seconds to its first sent item, and
+    of those the seconds until a worker began its first slice (the job's started_at): the
+    time its first task spent in the broker's queue."""
     from partnerapp.jobs.models import JobItem
 
     (job,) = create_jobs(user, [connection], alive=alive)
@@ -209,7 +211,8 @@ def probe(user, connection, *, alive) -> float:
     sent = JobItem.objects.filter(job=job, state=JobItem.State.SENT)
     wait_until(sent.exists, "a probe's first send", alive=alive, poll=0.02)
     first = sent.order_by("finished_at").values_list("finished_at", flat=True).first()
-    return (first - confirmed_at).total_seconds()
+    job.refresh_from_db()
+    return (first - confirmed_at).total_seconds(), (job.started_at - confirmed_at).total_seconds()
 
 
 def per_account(jobs: list, confirmed: dict) -> dict:
@@ -312,9 +315,11 @@ def _measure(user, connections, probe_connections, *, alive, args) -> dict:
     sent = items.filter(state=JobItem.State.SENT)
     wait_until(lambda: sent.count() >= total // 10, "10 % sent", alive=alive, poll=0.5)
     statements, plan = sweep_tick_statements()
-    waits = []
+    waits, queued = [], []
     for connection in probe_connections:
-        waits.append(probe(user, connection, alive=alive))
+        wait, in_queue = probe(user, connection, alive=alive)
+        waits.append(wait)
+        queued.append(in_queue)
     probes_during = total - sent.count() > 0
     running = BatchJob.objects.filter(pk__in=[job.pk for job in jobs], finished_at=None)
     wait_until(lambda: not running.exists(), "every job done", alive=alive, poll=0.5)
@@ -332,6 +337,7 @@ def _measure(user, connections, probe_connections, *, alive, args) -> dict:
         "fastest": max(rates),
         "p95_first_send": _p95(waits),
         "waits": waits,
+        "queued": queued,
         "probes_during": probes_during,
         "statements": statements,
         "plan": plan,
@@ -415,6 +421,7 @@ def report(args, capacity: float, new: dict, old: dict) -> None:
             lambda r: f"{r['p95_first_send']:.2f}",
             (f"goal < {FIRST_SEND_GOAL:g} s", new["p95_first_send"] < FIRST_SEND_GOAL),
         ),
+        ("  p95 confirm to first slice begun, s", lambda r: f"{_p95(r['queued']):.2f}", None),
         ("  all started during the run", lambda r: "yes" if r["probes_during"] else "no", None),
         ("job_run tasks per item", lambda r: f"{r['tasks'] / r['items']:.3f}", None),
         ("429 answers", lambda r: f"{r['too_many']}", None),

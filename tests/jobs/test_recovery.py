@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.conf import settings
@@ -147,6 +147,23 @@ def test_a_restarted_chain_steps_aside_when_another_chain_showed_life(broker):
     assert outcome == engine.STOP
     assert Counter(job.items.values_list("state", flat=True)) == {Item.PENDING: 3}
     assert not SendSlot.objects.filter(connection=job.connection).exclude(holder="").exists()
+
+
+def test_a_restarted_chain_steps_aside_at_any_later_slice_once_another_chain_showed_life(broker):
+    """A job whose chains only waited long in the queue looked stalled: the restarted
+    chain ends when they show up, so the job does not keep one chain more than others."""
+    job = running_job(items=0)
+    JobItemFactory(job=job, not_before=timezone.now() + timedelta(minutes=5))  # no call yet
+    tasks.restart_stalled()
+    for _slice in range(2):  # alone, the restarted chain goes on, slice after slice
+        ((_name, args, kwargs, _eta),) = queued_tasks()
+        tasks.job_run(*args, **kwargs)
+    ((_name, args, kwargs, _eta),) = queued_tasks()
+    job.refresh_from_db()
+    assert datetime.fromisoformat(kwargs["restart_mark"]) == job.heartbeat_at
+    BatchJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now())  # another chain
+    tasks.job_run(*args, **kwargs)
+    assert queued_tasks() == []
 
 
 def test_a_chain_waiting_for_a_busy_slot_is_enqueued_once_with_a_countdown(broker, settings):
