@@ -25,3 +25,14 @@ def _prompt_thread_switches(**kwargs) -> None:
     arrives, its thread should get the interpreter within a millisecond instead of
     Python's default 5 ms behind a busy sibling (measured with bench_jobs.py)."""
     sys.setswitchinterval(0.001)
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _close_old_connections(**kwargs) -> None:
+    """Around each task, as Django does around a request: close this thread's database
+    connections that broke or outlived DATABASE_CONN_MAX_AGE (CELERY_DB_REUSE_MAX keeps
+    Celery's fix-up from closing every one after every task)."""
+    from django.db import close_old_connections
+
+    close_old_connections()

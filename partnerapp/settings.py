@@ -368,6 +368,13 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fix-up closes a task thread's database connections after every task
+# unless told to reuse them: a new PostgreSQL connection (and server process) per work
+# slice of a few items (bench_jobs: 5 % of the worker's samples holding the GIL were in
+# connecting, besides the server's side). It now closes them every this many tasks;
+# our task signals close what broke or outlived DATABASE_CONN_MAX_AGE after each task,
+# as Django does after a request (partnerapp/celery.py).
+CELERY_DB_REUSE_MAX = envint("CELERY_DB_REUSE_MAX", "1000")
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", "300")
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", "360")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

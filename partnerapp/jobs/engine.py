@@ -168,7 +168,7 @@ def _due_back(job: BatchJob, *, delay: float, always: bool = False) -> datetime 
 
 def _work(job: BatchJob, *, deadline: float, lease: slots.SlotLease) -> SliceOutcome:
     checked, performed = 0.0, 0
-    while time.monotonic() < deadline and not _slice_full(performed):
+    while time.monotonic() < deadline and not _slice_full(job, performed):
         if lease.lost.is_set():  # the slot went to another slice: come back for another
             return SliceOutcome(more=True)
         if time.monotonic() - checked >= STATUS_CHECK_INTERVAL:
@@ -185,10 +185,15 @@ def _work(job: BatchJob, *, deadline: float, lease: slots.SlotLease) -> SliceOut
     return SliceOutcome(more=True)
 
 
-def _slice_full(performed: int) -> bool:
-    """A slice also ends after JOB_SLICE_ITEMS items (0: no such bound), so that with
-    many accounts each job's turn in the queue is short and the turns go round fast."""
-    return 0 < settings.JOB_SLICE_ITEMS <= performed
+def _slice_full(job: BatchJob, performed: int) -> bool:
+    """A slice also ends after JOB_SLICE_ITEMS items (0: no such bound) while another job
+    is queued or running, so that with many accounts each job's turn in the queue is short
+    and the turns go round fast. A job alone goes on for JOB_SLICE_SECONDS: nobody waits
+    for its turns, and each turn costs a task, a slot and a look at the job. (A job that
+    arrives meanwhile is seen within STATUS_CHECK_INTERVAL, and the slice ends.)"""
+    if not 0 < settings.JOB_SLICE_ITEMS <= performed:
+        return False
+    return heartbeat.others_active(job.pk, interval=STATUS_CHECK_INTERVAL)
 
 
 def item_claim_next(job: BatchJob) -> JobItem | None:

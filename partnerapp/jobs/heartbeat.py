@@ -6,6 +6,9 @@ which the stalled-job sweeper reads) — both in one conditional UPDATE. The sli
 one job in one process share that UPDATE and its answer: sixteen threads sending for
 one job write the row twice a second, not thirty-two times (a statement per invoice
 and a half at 60 invoices/s).
+
+`others_active` answers, with the same sharing, whether any other job waits for turns:
+a slice cut into few items only pays off when someone does (engine._slice_full).
 """
 
 from __future__ import annotations
@@ -37,3 +40,23 @@ def job_beat(job_id: int, *, interval: float = INTERVAL) -> bool:
             _seen.clear()
         _seen[job_id] = (now, alive)
     return alive
+
+
+_others: dict[int, tuple[float, bool]] = {}  # job id → (monotonic time of the look, answer)
+
+
+def others_active(job_id: int, *, interval: float = INTERVAL) -> bool:
+    """Whether a job other than `job_id` is queued or running (on any account), as this
+    process saw it at most `interval` s ago: one EXISTS per interval, not per slice."""
+    now = time.monotonic()
+    with _lock:
+        seen = _others.get(job_id)
+    if seen is not None and now - seen[0] < interval:
+        return seen[1]
+    active = BatchJob.objects.filter(status__in=[BatchJob.Status.QUEUED, BatchJob.Status.RUNNING])
+    answer = active.exclude(pk=job_id).exists()
+    with _lock:
+        if len(_others) > 1000:  # jobs long finished
+            _others.clear()
+        _others[job_id] = (now, answer)
+    return answer
