@@ -3,10 +3,11 @@
 A call is logged as it finishes. Inside `batched()` (a job's work slice) the rows are
 gathered and written together — every FLUSH_SIZE rows, when the oldest waited
 FLUSH_SECONDS, and when the process's last open block ends — rather than one INSERT
-per call, which was a fifth of a job's database work, or one per slice. Each row keeps the time of its call. What a worker
-killed mid-slice had not written yet (at most about FLUSH_SECONDS of its calls) is lost
-to the log only: each item keeps its provider's X-Request-Id, and an unclear outcome is
-settled by asking the provider, never from this log.
+per call, which was a fifth of a job's database work, or one per slice. Each row keeps
+the time of its call. What a worker killed mid-slice had not written yet (at most about
+FLUSH_SECONDS of its calls) is lost to the log only: each item keeps its provider's
+X-Request-Id, and an unclear outcome is settled by asking the provider, never from this
+log.
 
 How many calls a connection made per hour is kept by the database as the log is
 written and purged (triggers of migration 0010 append the change per statement into
