@@ -34,6 +34,7 @@ from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partnerapp import statements
 from partnerapp.connections.models import RateWindow
 from partnerapp.smartbusiness.ratelimit import RateLimit
 
@@ -91,7 +92,7 @@ def _permit_update(connection_id: int, now: datetime) -> int:
     quote = db_connection.ops.quote_name
     sql = PERMIT.format(table=quote(RateWindow._meta.db_table), limit=quote("limit"))
     params = {"now": db_connection.ops.adapt_datetimefield_value(now), "connection": connection_id}
-    with db_connection.cursor() as cursor:
+    with statements.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
@@ -119,7 +120,7 @@ def permits_take(connection_id: int, n: int) -> bool:
     sql = PERMITS.format(table=quote(RateWindow._meta.db_table), limit=quote("limit"))
     now = db_connection.ops.adapt_datetimefield_value(timezone.now())
     params = {"now": now, "connection": connection_id, "n": n, "floor": max(n, BATCH_FLOOR)}
-    with db_connection.cursor() as cursor:
+    with statements.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
 

@@ -23,6 +23,7 @@ in one transaction: one writer at a time, so no race to lose.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import deque
 
@@ -30,6 +31,7 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
+from partnerapp import statements
 from partnerapp.jobs import ledger, states
 from partnerapp.jobs.models import ActionClaim, BatchJob, JobItem
 
@@ -57,10 +59,9 @@ CLAIM = """
         UPDATE {item} SET state = %(target)s, attempts = attempts + 1, claimed_at = %(now)s
         WHERE id = (SELECT id FROM due) AND state = %(source)s
           AND (SELECT count(*) FROM taken) = %(wanted)s
-        RETURNING {item}.*
+        RETURNING {returning}
     )
-    SELECT claimed.*, (SELECT count(*) FROM due) AS was_due,
-           (SELECT array_agg(id) FROM taken) AS taken_ids
+    SELECT (SELECT count(*) FROM due), (SELECT array_agg(id) FROM taken), {selected}
     FROM (SELECT 1) AS one LEFT JOIN claimed ON true
 """
 
@@ -97,13 +98,25 @@ def _claim(job: BatchJob, candidate: JobItem) -> tuple[JobItem | None, bool]:
         "actions": actions,
         "wanted": len(actions),
     }
-    tables = {"item": JobItem._meta.db_table, "claim": ActionClaim._meta.db_table}
-    (row,) = JobItem.objects.raw(CLAIM.format(**tables), params)
-    if row.pk is not None:
-        return row, False
-    if row.taken_ids:  # some of its rows went in, one did not: they are not the item's now
-        ActionClaim.objects.filter(pk__in=row.taken_ids).delete()
-    return None, bool(row.was_due) and len(row.taken_ids or ()) < len(actions)
+    with statements.cursor() as cursor:
+        cursor.execute(_claim_sql(), params)
+        was_due, taken, *item = cursor.fetchone()
+    if item[0] is not None:
+        return statements.instance(JobItem, tuple(item)), False
+    if taken:  # some of its rows went in, one did not: they are not the item's now
+        ActionClaim.objects.filter(pk__in=taken).delete()
+    return None, bool(was_due) and len(taken or ()) < len(actions)
+
+
+@functools.cache
+def _claim_sql() -> str:
+    table = JobItem._meta.db_table
+    return CLAIM.format(
+        item=table,
+        claim=ActionClaim._meta.db_table,
+        returning=statements.columns(JobItem, table=table),
+        selected=statements.columns(JobItem, table="claimed"),
+    )
 
 
 def _claim_in_transaction(job: BatchJob, *, item_id: int | None = None) -> JobItem | None:

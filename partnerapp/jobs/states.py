@@ -11,6 +11,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
+from partnerapp import statements
 from partnerapp.jobs.models import BatchJob, JobItem
 
 Item = JobItem.State
@@ -75,7 +76,7 @@ def item_move_one(item_id: int, *, source: str, target: str, **changes: Any) -> 
         table=quote(JobItem._meta.db_table),
         assignments="".join(f", {quote(field.column)} = %s" for field in fields),
     )
-    with connection.cursor() as cursor:
+    with statements.cursor() as cursor:
         cursor.execute(sql, [target, *values, item_id, source])
         moved = cursor.rowcount
     if moved and target == Item.UNCERTAIN:
