@@ -283,10 +283,7 @@ JOB_SLICE_ITEMS = envint("JOB_SLICE_ITEMS", "4")
 # ignore it. 0: every slice alike.
 JOB_CONTINUE_PRIORITY = envint("JOB_CONTINUE_PRIORITY", "6")
 # Only one chain of a starting job takes the first place (tasks.job_chains_start); its
-# other chains queue as later slices. A stalled job's new chain (the sweeper's restart)
-# goes between: before the later slices (recovery in seconds however long their queue),
-# after new jobs' first slices (a burst of restarts never delays a newcomer's first send).
-JOB_RESTART_PRIORITY = envint("JOB_RESTART_PRIORITY", "3")
+# other chains, and a stalled job's new chain, queue as later slices.
 JOB_STALE_SENDING_SECONDS = envint("JOB_STALE_SENDING_SECONDS", "120")
 JOB_SWEEP_INTERVAL = envfloat("JOB_SWEEP_INTERVAL", "60")
 # A draft whose preview nobody confirmed for this long is cancelled (checked every

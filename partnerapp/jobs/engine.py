@@ -90,7 +90,7 @@ DUE_BACK_MIN = 1.0  # seconds; see _due_back
 class SliceOutcome:
     more: bool  # the job has work left for this chain
     delay: float = 0  # seconds to wait before the next slice (429: until the reset)
-    mark: str = ""  # a restarted chain's next slice: the heartbeat it left (see job_work)
+    mark: str = ""  # a restarted chain's next slice: when this one ended (see job_work)
 
 
 STOP = SliceOutcome(more=False)
@@ -102,23 +102,32 @@ def job_work(
     """Act on items of one job for up to `seconds`, holding one of the account's slots.
 
     `restart_mark` is set on every slice of a chain the sweeper started
-    (`sweep_stalled_jobs`): when another chain of the job showed life since, the job
-    was only slow, not stalled, and this chain ends rather than add to them. The first
-    slice compares with the sweeper's mark; each later one with the heartbeat its
-    predecessor left (`SliceOutcome.mark`): a job whose chains were only waiting in a
-    long queue keeps its number of chains, and its turns stay as many as other jobs'.
+    (`sweep_stalled_jobs`): when another chain of the job claimed an item since (the
+    sweeper's mark for the first slice, the end of the previous one for a later slice:
+    `SliceOutcome.mark`), the job was only slow, not stalled, and this chain ends rather
+    than add to them: a job whose chains only waited in a long queue keeps its number of
+    chains, and its turns stay as many as other jobs'. (Not the heartbeat: the sweeper
+    writes that too, each time it finds the job silent, also while a restarted chain
+    waits its turn in a long queue.)
     `queued_for`: how long this slice waited in the queue behind other jobs' slices
     past its due time; its next turn is expected to take as long (see `_due_back`).
     """
     job = BatchJob.objects.select_related("connection", "user").get(pk=job_id)
-    if restart_mark and job.heartbeat_at != datetime.fromisoformat(restart_mark):
+    if restart_mark and _claimed_since(job, datetime.fromisoformat(restart_mark)):
         return STOP
     outcome = _slice(job, seconds=seconds)
     if outcome.more:
-        due = _due_back(job, delay=outcome.delay + queued_for, always=bool(restart_mark))
-        if restart_mark and due is not None:
-            outcome = SliceOutcome(more=True, delay=outcome.delay, mark=due.isoformat())
+        _due_back(job, delay=outcome.delay + queued_for)
+        if restart_mark:
+            outcome = SliceOutcome(
+                more=True, delay=outcome.delay, mark=timezone.now().isoformat()
+            )
     return outcome
+
+
+def _claimed_since(job: BatchJob, mark: datetime) -> bool:
+    """Whether a chain of the job claimed an item after `mark`: it is alive."""
+    return job.items.filter(claimed_at__gt=mark).exists()
 
 
 def _slice(job: BatchJob, *, seconds: float) -> SliceOutcome:
@@ -152,18 +161,17 @@ def _calls_per_slice(job: BatchJob) -> int:
     return items * len(job.operation.steps)
 
 
-def _due_back(job: BatchJob, *, delay: float, always: bool = False) -> datetime | None:
+def _due_back(job: BatchJob, *, delay: float) -> None:
     """The chain waits `delay` seconds: say when it is due back, so that the sweeper
     does not take a long wait (a rate-limit reset, or its turn behind the slices of
     hundreds of other accounts) for a dead chain. A wait shorter than DUE_BACK_MIN is
     covered by the heartbeat the slice wrote (the sweeper waits JOB_STALLED_SECONDS):
-    no write, where the turns come round fast. `always`: written for any wait, as a
-    restarted chain's mark (job_work). Returns the heartbeat written, if any."""
-    if delay >= DUE_BACK_MIN or always:
+    no write, where the turns come round fast."""
+    if delay >= DUE_BACK_MIN:
         due = timezone.now() + timedelta(seconds=delay)
-        jobs = BatchJob.objects.filter(pk=job.pk, status__in=[Job.QUEUED, Job.RUNNING])
-        return due if jobs.update(heartbeat_at=due) else None
-    return None
+        BatchJob.objects.filter(pk=job.pk, status__in=[Job.QUEUED, Job.RUNNING]).update(
+            heartbeat_at=due
+        )
 
 
 def _work(job: BatchJob, *, deadline: float, lease: slots.SlotLease) -> SliceOutcome:
@@ -467,8 +475,8 @@ def sweep_stalled_jobs(*, older_than: float | None = None) -> dict[int, str]:
 
     Each is claimed by one conditional UPDATE that writes the mark as its heartbeat, so
     a concurrent sweeper, and every sweep of the next JOB_STALLED_SECONDS, finds it
-    alive: one new chain per stall. The new chain's first slice gets the mark
-    (`job_work`) and steps aside if another chain wrote the heartbeat meanwhile.
+    alive: one new chain per stall. The new chain's slices get a mark (`job_work`) and
+    step aside if another chain claimed an item meanwhile.
     """
     age = settings.JOB_STALLED_SECONDS if older_than is None else older_than
     cutoff = timezone.now() - timedelta(seconds=age)

@@ -76,8 +76,10 @@ def sweep() -> None:
 @shared_task
 def restart_stalled() -> None:
     """Periodic (celery beat, every JOB_STALLED_CHECK_INTERVAL): one chain per stalled job."""
-    for job_id, mark in engine.sweep_stalled_jobs().items():  # JOB_RESTART_PRIORITY
-        _job_run_enqueue(job_id, priority=settings.JOB_RESTART_PRIORITY, restart_mark=mark)
+    for job_id, mark in engine.sweep_stalled_jobs().items():
+        # Behind the later slices queued so far, those of the job's own chains too: a job
+        # that only waited in a long queue shows life first, and its new chain steps aside.
+        _job_run_enqueue(job_id, priority=settings.JOB_CONTINUE_PRIORITY, restart_mark=mark)
 
 
 @shared_task

@@ -1,8 +1,8 @@
 """The order in which the broker hands out slices: a new job's first send comes soon.
 
 With hundreds of accounts busy, the queue holds hundreds of slices. A starting job puts
-one chain's first slice before all of them (its other chains queue as later slices), a
-stalled job's new chain goes after new jobs' first slices and before the later slices.
+one chain's first slice before all of them; its other chains, and a stalled job's new
+chain, queue as later slices (the job's own chains, queued before, show life first).
 The real broker's queue, taken off in the order a worker would get it; priorities need
 Redis (kombu's Redis transport serves priority 0 first, then 3, 6, 9).
 """
@@ -43,12 +43,12 @@ def test_a_starting_job_puts_one_first_slice_before_every_busy_chain(broker):
     assert order == [busy.pk, newcomer.pk] + [busy.pk] * (chains - 1) + [newcomer.pk] * (chains - 1)
 
 
-def test_a_restart_goes_after_new_jobs_first_slices_and_before_later_slices(broker):
+def test_a_restart_queues_behind_the_later_slices_already_queued(broker):
     require_redis()
     busy = running_job(items=10, heartbeat_age=0)
     tasks._job_run_enqueue(busy.pk, priority=settings.JOB_CONTINUE_PRIORITY)  # a later slice
-    stalled = running_job(items=3)  # silent for an hour: its chains died
+    stalled = running_job(items=3)  # silent for an hour
     tasks.restart_stalled()
     newcomer = running_job(items=1, heartbeat_age=0)
     services.job_kick(job=newcomer)  # one item: one chain
-    assert slices() == [(newcomer.pk, False), (stalled.pk, True), (busy.pk, False)]
+    assert slices() == [(newcomer.pk, False), (busy.pk, False), (stalled.pk, True)]
