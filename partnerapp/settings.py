@@ -163,6 +163,13 @@ DATABASES = {
         conn_max_age=envint("DATABASE_CONN_MAX_AGE", "0"),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The job engine's per-item statements are bound on the server (partnerapp/statements.py)
+    # and prepared once they ran five times on a connection (Django's own cursors bind on the
+    # client and never prepare). Off for a pooler in transaction mode that cannot keep
+    # prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+    prepared = envbool("DATABASE_PREPARED_STATEMENTS", "true")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5 if prepared else None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",

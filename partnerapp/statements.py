@@ -6,9 +6,10 @@ the few statements a job runs per item (the claim, the outcome, the permit) that
 was about a tenth of a worker's CPU (bench_jobs, sampled with py-spy). `cursor()` gives a
 server-binding psycopg cursor on Django's own connection — the same transaction, Django's
 error translation and execute wrappers (DEBUG's query log, the benchmarks' counters) —
-and psycopg prepares a statement once it ran `prepare_threshold` (5) times on the
-connection. The statements name their columns rather than `*`, so that a column added by
-a migration while a worker runs does not change a prepared statement's result.
+and psycopg prepares a statement once it ran five times on the connection (settings:
+DATABASE_PREPARED_STATEMENTS; Django's own cursors never prepare). The statements name
+their columns rather than `*`, so that a column added by a migration while a worker runs
+does not change a prepared statement's result.
 
 Elsewhere (SQLite, which `make demo` uses) it is Django's own cursor.
 """
