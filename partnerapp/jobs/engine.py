@@ -119,9 +119,7 @@ def job_work(
     if outcome.more:
         _due_back(job, delay=outcome.delay + queued_for)
         if restart_mark:
-            outcome = SliceOutcome(
-                more=True, delay=outcome.delay, mark=timezone.now().isoformat()
-            )
+            outcome = SliceOutcome(more=True, delay=outcome.delay, mark=timezone.now().isoformat())
     return outcome
 
 
@@ -132,12 +130,14 @@ def _claimed_since(job: BatchJob, mark: datetime) -> bool:
 
 def _slice(job: BatchJob, *, seconds: float) -> SliceOutcome:
     if job.status == Job.QUEUED:
-        states.job_move(
+        started = states.job_move(
             job,
             target=Job.RUNNING,
             sources={Job.QUEUED},
             started_at=job.started_at or timezone.now(),
         )
+        if not started:  # another chain's first slice started it a moment ago: go on too
+            job.refresh_from_db(fields=["status", "started_at"])
     if job.status != Job.RUNNING:
         return STOP
     holder = uuid.uuid4().hex

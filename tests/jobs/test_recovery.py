@@ -180,6 +180,18 @@ def test_a_restarted_chain_steps_aside_at_any_later_slice_once_another_chain_sho
     assert queued_tasks() == []
 
 
+def test_a_chain_whose_job_another_chain_started_a_moment_before_goes_on(broker):
+    """A job's chains start together on idle workers: each first slice sees the job
+    queued, one moves it to running, and the others must go on too (they used to end:
+    the job ran on one chain)."""
+    job = running_job(items=0)
+    JobItemFactory(job=job, not_before=timezone.now() + timedelta(minutes=5))  # no call yet
+    BatchJob.objects.filter(pk=job.pk).update(status=Job.QUEUED)
+    seen = BatchJob.objects.get(pk=job.pk)  # as this slice read it: queued
+    BatchJob.objects.filter(pk=job.pk).update(status=Job.RUNNING)  # the other slice
+    assert engine._slice(seen, seconds=1).more
+
+
 def test_a_chain_waiting_for_a_busy_slot_is_enqueued_once_with_a_countdown(broker, settings):
     settings.JOB_CONCURRENCY_PER_CONNECTION = 1
     job = running_job(heartbeat_age=0)
