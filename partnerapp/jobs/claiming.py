@@ -72,7 +72,7 @@ def item_claim_next(job: BatchJob) -> JobItem | None:
     on the way (ledger.item_lose) and the next one is tried."""
     if db_connection.vendor != "postgresql":
         return _claim_in_transaction(job)
-    while True:
+    for _missed in range(CANDIDATES):
         candidate = _candidate_next(job.pk)
         if candidate is None:
             return None
@@ -81,6 +81,9 @@ def item_claim_next(job: BatchJob) -> JobItem | None:
             item = _claim_in_transaction(job, item_id=candidate.pk)
         if item is not None:
             return item
+    # Every candidate was gone by the time it was tried (other processes are claiming the
+    # same job fast): the first due item, found and claimed in one transaction, ends the run.
+    return _claim_in_transaction(job)
 
 
 def _claim(job: BatchJob, candidate: JobItem) -> tuple[JobItem | None, bool]:

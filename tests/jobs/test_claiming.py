@@ -98,3 +98,14 @@ def test_without_postgresql_the_claim_is_one_transaction(db, settings):
     item = claiming._claim_in_transaction(job)
     assert item.state == Item.SENDING
     assert [row[:2] for row in active_rows()] == [(7, "send_by_email")]
+
+
+def test_when_every_candidate_is_gone_the_first_due_item_is_claimed_in_a_transaction(
+    db, monkeypatch
+):
+    require_postgresql()
+    job = running_job(ConnectionFactory(), [7, 8])
+    monkeypatch.setattr(claiming, "_claim", lambda job, candidate: (None, False))  # all gone
+    item = engine.item_claim_next(job)
+    assert (item.document_id, item.state) == (7, Item.SENDING)
+    assert [row[:2] for row in active_rows()] == [(7, "send_by_email")]  # with its ledger row
