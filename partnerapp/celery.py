@@ -29,10 +29,13 @@ def _prompt_thread_switches(**kwargs) -> None:
 
 @signals.task_prerun.connect
 @signals.task_postrun.connect
-def _close_old_connections(**kwargs) -> None:
+def _close_old_connections(sender=None, **kwargs) -> None:
     """Around each task, as Django does around a request: close this thread's database
     connections that broke or outlived DATABASE_CONN_MAX_AGE (CELERY_DB_REUSE_MAX keeps
-    Celery's fix-up from closing every one after every task)."""
+    Celery's fix-up from closing every one after every task). Not around a task applied
+    eagerly, in its caller's thread: the caller's transaction holds that connection."""
     from django.db import close_old_connections
 
+    if sender is None or getattr(sender.request, "is_eager", False):
+        return
     close_old_connections()
