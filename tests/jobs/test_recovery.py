@@ -164,9 +164,13 @@ def test_a_restarted_chain_that_waited_past_later_sweeps_still_goes_on(broker):
     assert outcome.more and outcome.mark
 
 
-def test_a_restarted_chain_steps_aside_at_any_later_slice_once_another_chain_showed_life(broker):
+@pytest.mark.parametrize("state", [Item.SENT, Item.SENDING])
+def test_a_restarted_chain_steps_aside_at_any_later_slice_once_another_chain_showed_life(
+    broker, state
+):
     """A job whose chains only waited long in the queue looked stalled: the restarted
-    chain ends when they show up, so the job does not keep one chain more than others."""
+    chain ends when they show up (an item they claimed is sending, or finished), so the
+    job does not keep one chain more than others."""
     job = running_job(items=0)
     JobItemFactory(job=job, not_before=timezone.now() + timedelta(minutes=5))  # no call yet
     tasks.restart_stalled()
@@ -175,7 +179,9 @@ def test_a_restarted_chain_steps_aside_at_any_later_slice_once_another_chain_sho
         tasks.job_run(*args, **kwargs)
     ((_name, args, kwargs, _eta),) = queued_tasks()
     assert kwargs["restart_mark"]
-    JobItemFactory(job=job, state=Item.SENT, claimed_at=timezone.now())  # another chain's
+    now = timezone.now()
+    finished = now if state == Item.SENT else None
+    JobItemFactory(job=job, state=state, claimed_at=now, finished_at=finished)  # another chain's
     tasks.job_run(*args, **kwargs)
     assert queued_tasks() == []
 
