@@ -76,8 +76,10 @@ def seed_row_by_row(invoices: int) -> float:
         contact = seeding._contact(rng, owner, number)
         contact.save()
         contacts.append(contact)
+    people = seeding._people(1, owner, contacts)
+    setup = seeding.Setup(*seeding.configuration_for_owner(owner), people=people)
     for number in range(1, invoices + 1):
-        seeding._invoice(rng, rng.choice(contacts), number, today).save()
+        seeding._invoice(rng, rng.choice(contacts), number, today, setup).save()
     return time.perf_counter() - started
 
 
