@@ -17,6 +17,12 @@ CANDIDATES items, not once per item. A candidate is only a hint: the statement c
 only while it is still pending, due and as read (another process may have taken it,
 a person may have reopened it at another step); otherwise the next one is tried.
 
+The thread's previous item, sent a moment ago, is recorded in the same statement
+(`states.Sent`): per item one round trip to the database for its claim and its
+outcome, not two. That record is conditional like every move (a sweeper may have
+decided the item meanwhile) and goes in whatever the claim finds; with no candidate
+left it is written on its own.
+
 Elsewhere (SQLite, which `make demo` uses) the claim and the ledger stay two statements
 in one transaction: one writer at a time, so no race to lose.
 """
@@ -42,7 +48,7 @@ CANDIDATES = 64  # items read ahead per job and process
 IDENTITY_FIELDS = ("id", "job_id", "document_id", "document_status", "key", "step", "resend")
 
 CLAIM = """
-    WITH due AS (
+    WITH {recorded}due AS (
         SELECT id FROM {item} WHERE id = %(item)s AND job_id = %(job)s
           AND state = %(source)s AND step = %(step)s AND resend = %(resend)s
           AND document_id = %(document_id)s AND document_status = %(document_status)s
@@ -64,29 +70,50 @@ CLAIM = """
     SELECT (SELECT count(*) FROM due), (SELECT array_agg(id) FROM taken), {selected}
     FROM (SELECT 1) AS one LEFT JOIN claimed ON true
 """
+# The thread's previous item, recorded sent in the same statement (`states.Sent`): a
+# different row (that one is sending, the claimed one pending), and conditional as ever.
+RECORDED = """recorded AS (
+        UPDATE {item} SET state = %(sent_target)s{assignments}
+        WHERE id = %(sent_item)s AND state = %(target)s
+        RETURNING id
+    ), """
 
 
-def item_claim_next(job: BatchJob) -> JobItem | None:
+def item_claim_next(job: BatchJob, *, sent: states.Sent | None = None) -> JobItem | None:
     """Claim the job's first due pending item (pending → sending) with its ledger rows,
     or None when no item is due. An item whose document another job holds ends `skipped`
-    on the way (ledger.item_lose) and the next one is tried."""
+    on the way (ledger.item_lose) and the next one is tried.
+
+    `sent`, the thread's previous item, is recorded before anything else: in the claim's
+    own statement on PostgreSQL (one round trip per item fewer), else on its own first.
+    """
     if db_connection.vendor != "postgresql":
+        if sent is not None:
+            sent.write()
         return _claim_in_transaction(job)
     for _missed in range(CANDIDATES):
         candidate = _candidate_next(job.pk)
         if candidate is None:
-            return None
-        item, contested = _claim(job, candidate)
+            break
+        item, contested = _claim(job, candidate, sent=sent)
+        sent = None  # recorded by that statement, whatever it claimed
         if item is None and contested:
             item = _claim_in_transaction(job, item_id=candidate.pk)
         if item is not None:
             return item
-    # Every candidate was gone by the time it was tried (other processes are claiming the
-    # same job fast): the first due item, found and claimed in one transaction, ends the run.
-    return _claim_in_transaction(job)
+    else:
+        # Every candidate was gone by the time it was tried (other processes are claiming
+        # the same job fast): the first due item, found and claimed in one transaction,
+        # ends the run.
+        return _claim_in_transaction(job)
+    if sent is not None:  # no candidate, so no statement yet
+        sent.write()
+    return None
 
 
-def _claim(job: BatchJob, candidate: JobItem) -> tuple[JobItem | None, bool]:
+def _claim(
+    job: BatchJob, candidate: JobItem, *, sent: states.Sent | None = None
+) -> tuple[JobItem | None, bool]:
     """The one statement: (the claimed item, or None; whether a ledger row held it back)."""
     actions = ledger.actions_of(job, candidate)
     now = db_connection.ops.adapt_datetimefield_value(timezone.now())
@@ -101,8 +128,12 @@ def _claim(job: BatchJob, candidate: JobItem) -> tuple[JobItem | None, bool]:
         "actions": actions,
         "wanted": len(actions),
     }
+    assignments = None
+    if sent is not None:
+        assignments, sent_params = sent.assignments()
+        params.update(sent_params, sent_item=sent.item_id, sent_target=Item.SENT)
     with statements.cursor() as cursor:
-        cursor.execute(_claim_sql(), params)
+        cursor.execute(_claim_sql(assignments), params)
         was_due, taken, *item = cursor.fetchone()
     if item[0] is not None:
         return statements.instance(JobItem, tuple(item)), False
@@ -111,10 +142,13 @@ def _claim(job: BatchJob, candidate: JobItem) -> tuple[JobItem | None, bool]:
     return None, bool(was_due) and len(taken or ()) < len(actions)
 
 
-@functools.cache
-def _claim_sql() -> str:
+@functools.lru_cache(maxsize=16)
+def _claim_sql(assignments: str | None) -> str:
+    """The claim, with the previous item's record when `assignments` (its SET list)."""
     table = JobItem._meta.db_table
+    recorded = "" if assignments is None else RECORDED.format(item=table, assignments=assignments)
     return CLAIM.format(
+        recorded=recorded,
         item=table,
         claim=ActionClaim._meta.db_table,
         returning=statements.columns(JobItem, table=table),

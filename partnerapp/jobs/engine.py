@@ -1,13 +1,14 @@
 """Running a job: claim an item, act on it, record the outcome — at most once per item.
 
-The claim is one conditional UPDATE (pending → sending). The call to the
-provider happens outside any transaction, and its outcome is written right
-after. When the outcome is unknown (5xx, a lost response, a crash between
-claim and record) the item is reconciled by asking the provider whether the step
-took effect (each step knows how: `operations/`); what cannot be proven is
-`uncertain` and waits for a person. Nothing is re-sent automatically. A read (an
-idempotent step: fetching a PDF) has nothing to prove: an unclear answer is simply
-read again after a pause.
+The claim is one conditional UPDATE (pending → sending). The call to the provider
+happens outside any transaction, and its outcome is written right after — a sent
+item's in the same statement as the slice's next claim (`claiming.py`), or on its
+own when the slice ends first. When the outcome is unknown (5xx, a lost response, a
+crash between claim and record) the item is reconciled by asking the provider
+whether the step took effect (each step knows how: `operations/`); what cannot be
+proven is `uncertain` and waits for a person. Nothing is re-sent automatically. A
+read (an idempotent step: fetching a PDF) has nothing to prove: an unclear answer is
+simply read again after a pause.
 
 An item may have several steps (a reminder: change the status, then email). Each
 step is performed and recorded on its own (`JobItem.step` is the first step not
@@ -180,21 +181,27 @@ def _due_back(job: BatchJob, *, delay: float) -> None:
 
 def _work(job: BatchJob, *, deadline: float, lease: slots.SlotLease) -> SliceOutcome:
     checked, performed = 0.0, 0
-    while time.monotonic() < deadline and not _slice_full(job, performed):
-        if lease.lost.is_set():  # the slot went to another slice: come back for another
-            return SliceOutcome(more=True)
-        if time.monotonic() - checked >= STATUS_CHECK_INTERVAL:
-            if not heartbeat.job_beat(job.pk, interval=STATUS_CHECK_INTERVAL):
-                return STOP  # paused or cancelled meanwhile
-            checked = time.monotonic()
-        item = item_claim_next(job)
-        if item is None:
-            return _wait_or_finish(job)
-        outcome = item_perform(job, item)
-        if outcome is not None:
-            return outcome
-        performed += 1
-    return SliceOutcome(more=True)
+    sent: list[states.Sent] = []  # the last item, recorded with the next claim
+    try:
+        while time.monotonic() < deadline and not _slice_full(job, performed):
+            if lease.lost.is_set():  # the slot went to another slice: come back for another
+                return SliceOutcome(more=True)
+            if time.monotonic() - checked >= STATUS_CHECK_INTERVAL:
+                if not heartbeat.job_beat(job.pk, interval=STATUS_CHECK_INTERVAL):
+                    return STOP  # paused or cancelled meanwhile
+                checked = time.monotonic()
+            item = claiming.item_claim_next(job, sent=sent[0] if sent else None)
+            sent.clear()
+            if item is None:
+                return _wait_or_finish(job)
+            outcome = item_perform(job, item, sent=sent)
+            if outcome is not None:
+                return outcome
+            performed += 1
+        return SliceOutcome(more=True)
+    finally:
+        for record in sent:  # the slice ends before another claim: recorded on its own
+            record.write()
 
 
 def _slice_full(job: BatchJob, performed: int) -> bool:
@@ -239,10 +246,14 @@ def job_finish(job: BatchJob) -> None:
         notifications.job_finished_notify(job, job_counts(job))
 
 
-def item_perform(job: BatchJob, item: JobItem) -> SliceOutcome | None:
+def item_perform(
+    job: BatchJob, item: JobItem, *, sent: list[states.Sent] | None = None
+) -> SliceOutcome | None:
     """Do the claimed item's steps from its first undone one, recording each right after.
 
-    A SliceOutcome ends the slice; None lets the slice go on with the next item.
+    A SliceOutcome ends the slice; None lets the slice go on with the next item. With
+    `sent`, the record of an item whose last step took effect goes there instead, to be
+    written by the slice's next claim in the same statement (`_work`).
     """
     context = Context(job.operation, job.parameters)
     steps = job.operation.steps
@@ -252,7 +263,11 @@ def item_perform(job: BatchJob, item: JobItem) -> SliceOutcome | None:
             return result  # the item was released, failed or reconciled
         if item.step == len(steps) - 1:
             done = _step_record(job, item, request_id=result.request_id, proven=False)
-            _finish(item, Item.SENT, outcome=None, request_id=result.request_id, **done)
+            record = _sent(item, request_id=result.request_id, **done)
+            if sent is None:
+                record.write()
+            else:
+                sent.append(record)
             return None
         if not _step_done(job, item, request_id=result.request_id, proven=False):
             return None  # someone else moved the item (a sweeper): it is theirs now
@@ -321,6 +336,13 @@ def _step_record(job: BatchJob, item: JobItem, *, request_id: str, proven: bool)
         "proven": proven,
     }
     return {"step": item.step + 1, "step_log": [*item.step_log, entry]}
+
+
+def _sent(item: JobItem, *, request_id: str, **done) -> states.Sent:
+    """The record of an item whose last step took effect (as `_finish` would write it)."""
+    changes = {**outcomes.NONE, "finished_at": timezone.now(), **done}
+    changes["request_id"] = request_id or item.request_id
+    return states.Sent(item.pk, changes)
 
 
 def _release(item: JobItem, *, outcome: outcomes.Outcome, delay: float = 0) -> None:

@@ -6,6 +6,8 @@ workers race, exactly one wins and the other sees 0 rows changed.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -66,16 +68,11 @@ def item_move_one(item_id: int, *, source: str, target: str, **changes: Any) -> 
     CPU than running it. Returns how many moved (0 or 1)."""
     if target not in ITEM_TRANSITIONS[source]:
         raise InvalidTransition(f"item {source} → {target}")
-    quote = connection.ops.quote_name
-    fields = [JobItem._meta.get_field(name) for name in changes]
+    sql, fields = _move_one(tuple(changes))
     values = [
         field.get_db_prep_save(value, connection)
         for field, value in zip(fields, changes.values(), strict=True)
     ]
-    sql = MOVE_ONE.format(
-        table=quote(JobItem._meta.db_table),
-        assignments="".join(f", {quote(field.column)} = %s" for field in fields),
-    )
     with statements.cursor() as cursor:
         cursor.execute(sql, [target, *values, item_id, source])
         moved = cursor.rowcount
@@ -84,6 +81,43 @@ def item_move_one(item_id: int, *, source: str, target: str, **changes: Any) -> 
 
         events.items_uncertain(JobItem.objects.filter(pk=item_id, state=Item.UNCERTAIN))
     return moved
+
+
+@functools.lru_cache(maxsize=64)
+def _move_one(names: tuple[str, ...]) -> tuple[str, list]:
+    """The UPDATE for these field names (a handful of sets recur), and their fields."""
+    quote = connection.ops.quote_name
+    fields = [JobItem._meta.get_field(name) for name in names]
+    sql = MOVE_ONE.format(
+        table=quote(JobItem._meta.db_table),
+        assignments="".join(f", {quote(field.column)} = %s" for field in fields),
+    )
+    return sql, fields
+
+
+@dataclass(frozen=True)
+class Sent:
+    """An item whose last step took effect, as `item_move_one` records it (sending →
+    sent), held for a moment so that the record can go with the slice's next claim
+    (`claiming.item_claim_next`): one statement for both. `write()` records it alone."""
+
+    item_id: int
+    changes: dict[str, Any]
+
+    def write(self) -> int:
+        return item_move_one(self.item_id, source=Item.SENDING, target=Item.SENT, **self.changes)
+
+    def assignments(self) -> tuple[str, dict[str, Any]]:
+        """The SET list (after `state`) with named parameters `sent_<field>`, and those
+        parameters, for an UPDATE written elsewhere."""
+        quote = connection.ops.quote_name
+        _sql, fields = _move_one(tuple(self.changes))
+        sql = "".join(f", {quote(field.column)} = %(sent_{field.name})s" for field in fields)
+        params = {
+            f"sent_{field.name}": field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, self.changes.values(), strict=True)
+        }
+        return sql, params
 
 
 # The claim as one statement: the first due pending item becomes "sending" and comes

@@ -7,14 +7,17 @@ item claimed once, no ledger row without its claimed item, no row for the wrong 
 """
 
 import threading
+from unittest.mock import patch
 
 import pytest
 from django.db import connections as db_connections
+from django.test.utils import CaptureQueriesContext
 
-from partnerapp.jobs import claiming, engine, states
+from partnerapp.jobs import claiming, engine, services, states
 from partnerapp.jobs.models import ActionClaim, BatchJob, JobItem
 from tests.conftest import require_postgresql
 from tests.jobs.factories import ConnectionFactory, JobFactory, JobItemFactory
+from tests.jobs.test_send_job import EMAIL
 
 Item, Job = JobItem.State, BatchJob.Status
 
@@ -105,7 +108,91 @@ def test_when_every_candidate_is_gone_the_first_due_item_is_claimed_in_a_transac
 ):
     require_postgresql()
     job = running_job(ConnectionFactory(), [7, 8])
-    monkeypatch.setattr(claiming, "_claim", lambda job, candidate: (None, False))  # all gone
+    monkeypatch.setattr(claiming, "_claim", lambda job, candidate, sent: (None, False))  # all gone
     item = engine.item_claim_next(job)
     assert (item.document_id, item.state) == (7, Item.SENDING)
     assert [row[:2] for row in active_rows()] == [(7, "send_by_email")]  # with its ledger row
+
+
+def sent_record(job: BatchJob, item: JobItem, request_id: str):
+    done = engine._step_record(job, item, request_id=request_id, proven=False)
+    return engine._sent(item, request_id=request_id, **done)
+
+
+def test_the_previous_item_is_recorded_sent_by_the_next_claims_own_statement(db):
+    require_postgresql()
+    job = running_job(ConnectionFactory(), [7, 8])
+    first = engine.item_claim_next(job)  # reads 8 ahead as a candidate
+    record = sent_record(job, first, "r-7")
+    with CaptureQueriesContext(db_connections["default"]) as queries:
+        second = claiming.item_claim_next(job, sent=record)
+    assert len(queries) == 1  # the record and the claim: one round trip
+    assert (second.document_id, second.state) == (8, Item.SENDING)
+    first.refresh_from_db()
+    assert (first.state, first.request_id, first.step) == (Item.SENT, "r-7", 1)
+    assert first.finished_at is not None and first.step_log[0]["request_id"] == "r-7"
+    assert first.outcome == first.outcome_code == ""
+
+
+def test_with_nothing_left_to_claim_the_previous_item_is_recorded_alone(db):
+    require_postgresql()
+    job = running_job(ConnectionFactory(), [7])
+    first = engine.item_claim_next(job)
+    assert claiming.item_claim_next(job, sent=sent_record(job, first, "r-7")) is None
+    first.refresh_from_db()
+    assert (first.state, first.request_id) == (Item.SENT, "r-7")
+
+
+def test_a_previous_item_someone_else_decided_meanwhile_keeps_their_decision(db):
+    require_postgresql()
+    job = running_job(ConnectionFactory(), [7, 8])
+    first = engine.item_claim_next(job)
+    record = sent_record(job, first, "r-7")
+    JobItem.objects.filter(pk=first.pk).update(state=Item.UNCERTAIN)  # a sweeper was faster
+    second = claiming.item_claim_next(job, sent=record)
+    assert second.document_id == 8
+    first.refresh_from_db()
+    assert first.state == Item.UNCERTAIN and first.request_id == ""
+
+
+def test_without_postgresql_the_previous_item_is_recorded_before_the_claim(db, settings):
+    job = running_job(ConnectionFactory(), [7, 8])
+    first = claiming._claim_in_transaction(job)
+    record = sent_record(job, first, "r-7")
+    with patch.object(db_connections["default"], "vendor", "sqlite"):
+        second = claiming.item_claim_next(job, sent=record)
+    assert second.document_id == 8
+    first.refresh_from_db()
+    assert (first.state, first.request_id) == (Item.SENT, "r-7")
+
+
+def test_a_slice_that_fails_before_its_next_claim_still_records_the_item_it_sent(
+    connect, sandbox, partner, monkeypatch
+):
+    """The record waits for the next claim only while nothing else happens: whatever ends
+    the slice (here the claim itself fails), the item the provider acted on is recorded."""
+    job = services.job_create(
+        user=partner,
+        connection=connect(),
+        action="invoice.send_by_email",
+        selection_spec={"ids": sandbox.drafts_with_email(2)},
+        parameters=EMAIL,
+    )
+    services.job_prepare(job_id=job.pk)
+    BatchJob.objects.filter(pk=job.pk).update(status=Job.RUNNING)
+    real_claim, calls = claiming.item_claim_next, []
+
+    def claim_then_fail(job, *, sent=None):
+        calls.append(sent)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return real_claim(job, sent=sent)
+
+    monkeypatch.setattr(claiming, "item_claim_next", claim_then_fail)
+    with pytest.raises(RuntimeError):
+        engine.job_work(job_id=job.pk, seconds=30)
+    assert calls[1] is not None  # the first item's record was waiting for the claim
+    states_by_item = dict(job.items.values_list("state", "request_id").order_by("id"))
+    assert list(states_by_item) == [Item.SENT, Item.PENDING]
+    assert states_by_item[Item.SENT] != ""  # with the provider's request id
+    assert sandbox.outbox()["count"] == 1

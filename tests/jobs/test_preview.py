@@ -106,3 +106,17 @@ def test_bad_templates_are_refused_before_anything_is_stored(partner, parameters
             parameters=parameters,
         )
     assert not BatchJob.objects.exists()
+
+
+def test_preparing_takes_nul_out_of_the_providers_text_and_leaves_the_rest():
+    """PostgreSQL text cannot hold NUL; a provider might send it anywhere in a document."""
+    document = {"number": "RE-\x001", "contact": {"name": "A\x00G"}, "positions": [{"t": "\x00"}]}
+    assert services._without_nul(document) == {
+        "number": "RE-1",
+        "contact": {"name": "AG"},
+        "positions": [{"t": ""}],
+    }
+    clean = {"number": "RE-1", "contact": {"name": "Müller AG"}, "total": 10.5, "due": None}
+    assert services._without_nul(clean) is clean  # nothing to take out: not even copied
+    escaped = {"note": "C:\\u0000 is text, not NUL"}  # looks like NUL in JSON: walked, kept
+    assert services._without_nul(escaped) == escaped
