@@ -110,14 +110,19 @@ class Sent:
     def assignments(self) -> tuple[str, dict[str, Any]]:
         """The SET list (after `state`) with named parameters `sent_<field>`, and those
         parameters, for an UPDATE written elsewhere."""
-        quote = connection.ops.quote_name
-        _sql, fields = _move_one(tuple(self.changes))
-        sql = "".join(f", {quote(field.column)} = %(sent_{field.name})s" for field in fields)
+        sql, fields = _named_assignments(tuple(self.changes))
         params = {
             f"sent_{field.name}": field.get_db_prep_save(value, connection)
             for field, value in zip(fields, self.changes.values(), strict=True)
         }
         return sql, params
+
+
+@functools.lru_cache(maxsize=16)
+def _named_assignments(names: tuple[str, ...]) -> tuple[str, list]:
+    quote = connection.ops.quote_name
+    _sql, fields = _move_one(names)
+    return "".join(f", {quote(field.column)} = %(sent_{field.name})s" for field in fields), fields
 
 
 # The claim as one statement: the first due pending item becomes "sending" and comes
