@@ -208,3 +208,58 @@ def test_four_workers_make_200_calls_on_a_budget_of_50_per_minute_without_a_429(
         if (moment - windows[-1]).total_seconds() >= PERIOD:
             windows.append(moment)
     assert len(windows) == CALLS // BUDGET, windows
+
+
+SQLITE_CHECK = """
+from datetime import timedelta
+from django.utils import timezone
+from django.db import connection
+from partnerapp.connections import pacing
+from partnerapp.connections.models import RateWindow
+from partnerapp.smartbusiness.ratelimit import RateLimit
+from tests.jobs.factories import ConnectionFactory
+
+def seen():
+    w = RateWindow.objects.get(connection=c)
+    return w.limit, w.remaining, round((w.reset_at - timezone.now()).total_seconds())
+
+c = ConnectionFactory()
+assert connection.vendor == "sqlite", connection.vendor
+assert pacing.permit_take(c.pk) == 0  # the first call: unknown window
+RateWindow.objects.filter(connection=c).update(
+    limit=50, remaining=3, reset_at=timezone.now() + timedelta(seconds=5),
+    opened_at=timezone.now() - timedelta(seconds=10),
+)
+pacing.window_record(c.pk, RateLimit(limit=50, remaining=0, reset=30), sent_at=timezone.now())
+print("spent", seen())
+pacing.window_record(c.pk, RateLimit(limit=60, remaining=20, reset=10), sent_at=timezone.now())
+print("later", seen())
+print("taken", pacing.permits_take(c.pk, 4), pacing.permit_take(c.pk) > 25)
+"""
+
+
+def test_on_sqlite_the_written_out_statements_mean_the_same(tmp_path):
+    """`make demo` runs on SQLite, where the permit and the window record are the same
+    statements in SQLite's words (MIN/MAX for LEAST/GREATEST, dates as text)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    embedded = {"DATABASE_URL", "CELERY_BROKER_URL", "PARTNERAPP_ENV", "DJANGO_SETTINGS_MODULE"}
+    env = {key: value for key, value in os.environ.items() if key not in embedded}
+    env["PARTNERAPP_VAR_DIR"] = str(tmp_path)
+    for command in (["migrate", "-v", "0"], ["shell", "-c", SQLITE_CHECK]):
+        done = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+    assert "spent (50, 0, 30)" in done.stdout  # the provider's later reset wins
+    assert "later (60, 0, 30)" in done.stdout  # a new limit; the count never goes up
+    assert "taken False True" in done.stdout  # spent: no batch, no permit until the reset
